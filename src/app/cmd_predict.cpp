@@ -1,0 +1,130 @@
+// axialfold predict: model inputs + DeepMind parameters -> trunk representations (single, pair, MSA first row)
+// in an HDF5 file with provenance. The structure module, heads, recycling and structure files build on this.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "app/commands.h"
+#include "app/options.h"
+#include "core/sha256.h"
+#include "io/hdf5_arrays.h"
+#include "io/tensor_npy.h"
+#include "model/model_inputs.h"
+#include "model/params.h"
+#include "model/trunk.h"
+#include "runtime/log.h"
+
+namespace axf::app {
+
+namespace {
+std::string config_text(const model::ModelConfig& cfg) {
+  std::string s;
+  for (const auto& [k, v] : model::config_to_pairs(cfg)) s += k + " = " + v + "\n";
+  return s;
+}
+
+void check_output_dir(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  AXF_CHECK(!ec && std::filesystem::is_directory(dir), "cannot create output directory '", dir.string(),
+            "': ", ec ? ec.message() : "not a directory");
+  const auto probe = dir / (".axf-write-test-" + std::to_string(::getpid()));
+  {
+    std::ofstream f(probe);
+    AXF_CHECK(f.good(), "output directory '", dir.string(), "' is not writable");
+  }
+  std::filesystem::remove(probe, ec);
+}
+}  // namespace
+
+int run_predict(int argc, char** argv) {
+  po::options_description desc("axialfold predict options");
+  add_common_options(desc);
+  desc.add_options()("params", po::value<std::string>(), "DeepMind parameter file params_model_*.npz (required)")(
+      "features", po::value<std::string>(), "processed model inputs, .npz or HDF5 (required)")(
+      "output-dir", po::value<std::string>(), "directory for the result files (required)")(
+      "preset", po::value<std::string>()->default_value("model_1_ptm"), "model preset (model_1..5, *_ptm)")(
+      "device", po::value<std::string>()->default_value("cpu"), "compute device: cpu")(
+      "precision", po::value<std::string>()->default_value("fp32"), "compute precision: fp32")(
+      "threads", po::value<int>()->default_value(0), "CPU threads (0 = all cores)");
+  add_chunk_options(desc);
+  const std::string usage =
+      "usage: axialfold predict --params params_model_1_ptm.npz --features inputs.npz --output-dir DIR [options]";
+  ParsedOptions opts = parse_options(argc, argv, desc, usage);
+  if (opts.help) {
+    std::cout << usage << "\n\n" << desc << "\n";
+    return 0;
+  }
+  for (const char* required : {"params", "features", "output-dir"})
+    if (!opts.vm.count(required)) {
+      std::cerr << "axialfold predict: --" << required << " is required\n" << usage << "\n";
+      return 2;
+    }
+  const std::string device = opts.vm["device"].as<std::string>();
+  AXF_CHECK(device == "cpu", "--device ", device, ": this build runs the model on the CPU backend only");
+  AXF_CHECK(opts.vm["precision"].as<std::string>() == "fp32", "--precision ", opts.vm["precision"].as<std::string>(),
+            ": the CPU backend computes in fp32");
+
+  const std::filesystem::path params_path = opts.vm["params"].as<std::string>();
+  const std::filesystem::path features_path = opts.vm["features"].as<std::string>();
+  const std::filesystem::path out_dir = opts.vm["output-dir"].as<std::string>();
+  check_output_dir(out_dir);
+
+  model::ModelConfig cfg = model_config_from(opts, opts.vm["preset"].as<std::string>());
+  if (!opts.model_overrides.count("evoformer_num_block")) {
+    const int blocks = model::evoformer_blocks_in_file(params_path);
+    if (blocks > 0 && blocks != cfg.evoformer_num_block) {
+      runtime::log_info("parameter file has ", blocks, " Evoformer blocks (preset: ", cfg.evoformer_num_block,
+                        "); using ", blocks);
+      cfg.evoformer_num_block = blocks;
+    }
+  }
+
+  auto backend = backend::make_cpu_backend(opts.vm["threads"].as<int>());
+  runtime::ExecutionContext ctx(*backend, parallel::world(), chunk_config(opts.vm));
+  model::Params params;
+  {
+    runtime::ScopedTimer t(ctx.timers(), "load parameters");
+    params = model::load_params(params_path, cfg, *backend);
+  }
+  runtime::log_info("parameters: ", params_path.string(), " (sha256 ", params.checksum.substr(0, 16), "...)");
+  model::ModelInputs inputs;
+  {
+    runtime::ScopedTimer t(ctx.timers(), "load features");
+    inputs = model::load_model_inputs(features_path);
+  }
+  runtime::log_info("features: ", features_path.string(), ": ", inputs.num_res(), " residues, ", inputs.num_msa(),
+                    " MSA clusters, ", inputs.num_extra(), " extra sequences, ", inputs.templates.count(),
+                    " templates");
+
+  const model::RecyclingState prev = model::RecyclingState::zeros(ctx, cfg, inputs.num_res());
+  const model::TrunkOutputs out = model::run_trunk(ctx, params, cfg, inputs, prev);
+
+  {
+    runtime::ScopedTimer t(ctx.timers(), "write results");
+    const io::NpyArray single = io::npy_from_tensor(backend->download(out.single));
+    const io::NpyArray pair = io::npy_from_tensor(backend->download(out.pair));
+    const io::NpyArray first = io::npy_from_tensor(backend->download(out.msa_first_row));
+    const std::map<std::string, std::string> attrs = {
+        {"program", "axialfold"},
+        {"version", AXF_VERSION},
+        {"preset", cfg.preset},
+        {"config", config_text(cfg)},
+        {"params_file", params_path.string()},
+        {"params_sha256", params.checksum},
+        {"features_file", features_path.string()},
+        {"features_sha256", core::sha256_file(features_path)},
+        {"device", backend->name()},
+        {"precision", "fp32"},
+    };
+    io::write_hdf5_arrays(out_dir / "representations.h5",
+                          {{"single", &single}, {"pair", &pair}, {"msa_first_row", &first}}, attrs);
+  }
+  runtime::log_info("wrote ", (out_dir / "representations.h5").string());
+  std::cout << ctx.timers().table();
+  return 0;
+}
+
+}  // namespace axf::app

@@ -1,0 +1,86 @@
+#include "model/attention.h"
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace axf::model {
+
+using backend::LinearArgs;
+
+void gated_attention_add(runtime::ExecutionContext& ctx, const Scope& scope, const AttentionConfig& cfg,
+                         const AttentionInputs& in, Tensor& residual) {
+  backend::Backend& be = ctx.backend();
+  AXF_CHECK(in.q_data.ndim() == 3 && in.m_data.ndim() == 3, "attention '", scope.path(), "': q_data ",
+            in.q_data.describe(), " and m_data ", in.m_data.describe(), " must be [B, N, C]");
+  const int64_t B = in.q_data.size(0), Q = in.q_data.size(1), K = in.m_data.size(1);
+  const int64_t H = cfg.num_head, kd = cfg.key_dim / H, vd = cfg.value_dim / H;
+  const int64_t c_out = residual.size(-1);
+
+  Tensor q = be.empty({B, Q, H, kd});
+  Tensor k = be.empty({B, K, H, kd});
+  Tensor v = be.empty({B, K, H, vd});
+  be.linear({in.q_data, scope.matrix("query_w"), Tensor(), q.reshape({B, Q, H * kd})});
+  be.linear({in.m_data, scope.matrix("key_w"), Tensor(), k.reshape({B, K, H * kd})});
+  be.linear({in.m_data, scope.matrix("value_w"), Tensor(), v.reshape({B, K, H * vd})});
+  Tensor gate;
+  if (cfg.gating) {
+    gate = be.empty({B, Q, H, vd});
+    be.linear({in.q_data, scope.matrix("gating_w"), scope["gating_b"].reshape({H * vd}), gate.reshape({B, Q, H * vd})});
+  }
+  Tensor out = be.empty({B, Q, H, vd});
+  backend::AttentionArgs args;
+  args.q = q;
+  args.k = k;
+  args.v = v;
+  args.key_mask = in.key_mask;
+  args.bias = in.bias;
+  args.gate = gate;
+  args.out = out;
+  args.scale = 1.0f / std::sqrt(static_cast<float>(kd));
+  be.attention(args);
+
+  const Tensor w_out = scope["output_w"].reshape({H * vd, c_out});
+  LinearArgs proj{out.reshape({B, Q, H * vd}), w_out, scope["output_b"], residual};
+  proj.accumulate = true;
+  be.linear(proj);
+}
+
+void global_attention_add(runtime::ExecutionContext& ctx, const Scope& scope, const AttentionConfig& cfg,
+                          const Tensor& x, const Tensor& mask, Tensor& residual) {
+  backend::Backend& be = ctx.backend();
+  AXF_CHECK(x.ndim() == 3 && mask.ndim() == 2, "global attention '", scope.path(), "': x ", x.describe(), ", mask ",
+            mask.describe());
+  const int64_t B = x.size(0), K = x.size(1), C = x.size(2);
+  const int64_t H = cfg.num_head, kd = cfg.key_dim / H, vd = cfg.value_dim / H;
+
+  Tensor q_avg = be.empty({B, C});
+  be.masked_mean(x, mask, q_avg);
+  Tensor q = be.empty({B, 1, H, kd});
+  be.linear({q_avg, scope.matrix("query_w"), Tensor(), q.reshape({B, H * kd})});
+  Tensor k = be.empty({B, K, 1, kd});
+  Tensor v = be.empty({B, K, 1, vd});
+  be.linear({x, scope["key_w"], Tensor(), k.reshape({B, K, kd})});
+  be.linear({x, scope["value_w"], Tensor(), v.reshape({B, K, vd})});
+  Tensor avg = be.empty({B, 1, H, vd});
+  backend::AttentionArgs args;
+  args.q = q;
+  args.k = k;
+  args.v = v;
+  args.key_mask = mask;
+  args.out = avg;
+  args.scale = 1.0f / std::sqrt(static_cast<float>(kd));
+  be.attention(args);
+
+  // Every row k of a column gets the column's average, gated by its own query: a[b,k,h,:] = avg[b,h,:] * g[b,k,h,:].
+  Tensor gate = be.empty({B, K, H, vd});
+  be.linear({x, scope.matrix("gating_w"), scope["gating_b"].reshape({H * vd}), gate.reshape({B, K, H * vd})});
+  Tensor gated = be.empty({B, K, H, vd});
+  be.copy(avg.expand(1, K), gated);
+  be.sigmoid_mul(gated, gate);
+  LinearArgs proj{gated.reshape({B, K, H * vd}), scope["output_w"].reshape({H * vd, C}), scope["output_b"], residual};
+  proj.accumulate = true;
+  be.linear(proj);
+}
+
+}  // namespace axf::model

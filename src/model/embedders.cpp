@@ -1,0 +1,200 @@
+#include "model/embedders.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "model/residue_constants.h"
+#include "model/template_geometry.h"
+
+namespace axf::model {
+
+using backend::LinearArgs;
+using core::Shape;
+
+namespace {
+// [C] bias viewed as [rows, cols, C] (stride 0), for broadcast adds.
+Tensor broadcast_bias(const Tensor& bias, int64_t rows, int64_t cols) {
+  return bias.unsqueeze(0).unsqueeze(0).expand(0, rows).expand(1, cols);
+}
+}  // namespace
+
+DeviceInputs upload_inputs(runtime::ExecutionContext& ctx, const ModelConfig& cfg, const ModelInputs& in) {
+  backend::Backend& be = ctx.backend();
+  const int64_t L = in.num_res(), S = in.num_msa();
+  DeviceInputs d;
+  d.target_feat = be.upload(in.target_feat);
+  d.msa_feat = be.upload(in.msa_feat);
+  const bool torsion_rows = cfg.templates.enabled && cfg.templates.embed_torsion_angles;
+  const int64_t T = torsion_rows ? in.templates.count() : 0;
+  Tensor mask = Tensor::empty({S + T, L});
+  std::copy_n(in.msa_mask.data<float>(), S * L, mask.data<float>());
+  // AlphaFold masks the template rows with the psi-angle mask (it depends only on backbone atoms).
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t i = 0; i < L; ++i)
+      mask.data<float>()[(S + t) * L + i] = in.templates.torsion_angles_mask.data<float>()[(t * L + i) * 7 + 2];
+  d.msa_mask = be.upload(mask);
+  Tensor pair_mask = Tensor::empty({L, L});
+  const float* sm = in.seq_mask.data<float>();
+  for (int64_t i = 0; i < L; ++i)
+    for (int64_t j = 0; j < L; ++j) pair_mask.data<float>()[i * L + j] = sm[i] * sm[j];
+  d.pair_mask = be.upload(pair_mask);
+  d.extra_msa_mask = be.upload(in.extra_msa_mask);
+  return d;
+}
+
+std::vector<int32_t> dgram_bins(const float* pos, int64_t L, int64_t row_begin, int64_t rows, const DgramConfig& g) {
+  std::vector<float> lower(g.num_bins), upper(g.num_bins);
+  for (int k = 0; k < g.num_bins; ++k) {
+    const float b = g.num_bins == 1 ? g.min_bin
+                                    : g.min_bin + (g.max_bin - g.min_bin) * static_cast<float>(k) /
+                                                      static_cast<float>(g.num_bins - 1);
+    lower[k] = b * b;
+  }
+  for (int k = 0; k < g.num_bins; ++k) upper[k] = k + 1 < g.num_bins ? lower[k + 1] : 1e8f;
+  std::vector<int32_t> bins(static_cast<size_t>(rows * L), -1);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* a = pos + (row_begin + r) * 3;
+    for (int64_t j = 0; j < L; ++j) {
+      const float* b = pos + j * 3;
+      const float dx = a[0] - b[0], dy = a[1] - b[1], dz = a[2] - b[2];
+      const float d2 = dx * dx + dy * dy + dz * dz;
+      for (int k = 0; k < g.num_bins; ++k) {
+        if (d2 > lower[k] && d2 < upper[k]) {
+          bins[r * L + j] = k;
+          break;
+        }
+      }
+    }
+  }
+  return bins;
+}
+
+void input_embedder(runtime::ExecutionContext& ctx, const Scope& evo, const DeviceInputs& d, Tensor& msa, Tensor& pair) {
+  backend::Backend& be = ctx.backend();
+  const int64_t L = d.target_feat.size(0), S = d.msa_feat.size(0);
+  const int64_t m = msa.size(2), z = pair.size(2);
+  Tensor p1d = be.empty({L, m});
+  be.linear({d.target_feat, evo.sub("preprocess_1d")["weights"], evo.sub("preprocess_1d")["bias"], p1d});
+  Tensor msa_rows = msa.slice(0, 0, S);
+  be.linear({d.msa_feat, evo.sub("preprocess_msa")["weights"], evo.sub("preprocess_msa")["bias"], msa_rows});
+  be.add(msa_rows, p1d.unsqueeze(0).expand(0, S));
+  Tensor left = be.empty({L, z}), right = be.empty({L, z});
+  be.linear({d.target_feat, evo.sub("left_single")["weights"], evo.sub("left_single")["bias"], left});
+  be.linear({d.target_feat, evo.sub("right_single")["weights"], evo.sub("right_single")["bias"], right});
+  be.copy(left.unsqueeze(1).expand(1, L), pair);
+  be.add(pair, right.unsqueeze(0).expand(0, L));
+}
+
+void relative_position_add(runtime::ExecutionContext& ctx, const Scope& evo, const ModelConfig& cfg,
+                           const Tensor& residue_index, Tensor& pair) {
+  if (cfg.max_relative_feature <= 0) return;
+  backend::Backend& be = ctx.backend();
+  const int64_t L = pair.size(0), z = pair.size(2);
+  const int32_t R = cfg.max_relative_feature;
+  const int32_t* ri = residue_index.data<int32_t>();
+  const Scope lin = evo.sub("pair_activiations");
+  runtime::for_each_chunk(L, ctx.chunks().pair_rows, [&](int64_t b, int64_t e) {
+    Tensor idx = Tensor::empty({(e - b) * L}, core::DType::I32);
+    int32_t* p = idx.data<int32_t>();
+    for (int64_t i = b; i < e; ++i)
+      for (int64_t j = 0; j < L; ++j) {
+        const int64_t offset = static_cast<int64_t>(ri[i]) - ri[j];
+        p[(i - b) * L + j] = static_cast<int32_t>(std::clamp<int64_t>(offset + R, 0, 2 * R));
+      }
+    Tensor rows = pair.slice(0, b, e);
+    Tensor flat = rows.reshape({(e - b) * L, z});
+    be.embedding(be.upload(idx), lin["weights"], flat, true);
+    be.add(rows, broadcast_bias(lin["bias"], e - b, L));
+  });
+}
+
+RecyclingState RecyclingState::zeros(runtime::ExecutionContext& ctx, const ModelConfig& cfg, int64_t L) {
+  backend::Backend& be = ctx.backend();
+  RecyclingState s;
+  s.prev_pos = Tensor::zeros({L, 37, 3});
+  s.prev_msa_first_row = be.empty({L, cfg.msa_channel});
+  be.fill(s.prev_msa_first_row, 0.f);
+  s.prev_pair = be.empty({L, L, cfg.pair_channel});
+  be.fill(s.prev_pair, 0.f);
+  return s;
+}
+
+void recycling_embedder(runtime::ExecutionContext& ctx, const Scope& evo, const ModelConfig& cfg, const Tensor& aatype,
+                        const RecyclingState& prev, Tensor& msa, Tensor& pair) {
+  backend::Backend& be = ctx.backend();
+  const int64_t L = pair.size(0), z = pair.size(2);
+  if (cfg.recycle_pos) {
+    Tensor beta = Tensor::empty({L, 3});
+    pseudo_beta(L, aatype.data<int32_t>(), prev.prev_pos.contiguous().data<float>(), nullptr, beta.data<float>(),
+                nullptr);
+    const Scope lin = evo.sub("prev_pos_linear");
+    runtime::for_each_chunk(L, ctx.chunks().pair_rows, [&](int64_t b, int64_t e) {
+      const std::vector<int32_t> bins = dgram_bins(beta.data<float>(), L, b, e - b, cfg.prev_pos);
+      Tensor rows = pair.slice(0, b, e);
+      Tensor flat = rows.reshape({(e - b) * L, z});
+      be.embedding(be.upload(Tensor::from_vector_i32({(e - b) * L}, bins)), lin["weights"], flat, true);
+      be.add(rows, broadcast_bias(lin["bias"], e - b, L));
+    });
+  }
+  if (cfg.recycle_features) {
+    const Scope msa_norm = evo.sub("prev_msa_first_row_norm");
+    Tensor first = be.empty({L, msa.size(2)});
+    be.layer_norm(prev.prev_msa_first_row, msa_norm["scale"], msa_norm["offset"], first);
+    Tensor row0 = msa.select(0, 0);
+    be.add(row0, first);
+    const Scope pair_norm = evo.sub("prev_pair_norm");
+    runtime::for_each_chunk(L, ctx.chunks().pair_rows, [&](int64_t b, int64_t e) {
+      Tensor normed = be.empty({e - b, L, z});
+      be.layer_norm(prev.prev_pair.slice(0, b, e), pair_norm["scale"], pair_norm["offset"], normed);
+      Tensor rows = pair.slice(0, b, e);
+      be.add(rows, normed);
+    });
+  }
+}
+
+void extra_msa_embedder(runtime::ExecutionContext& ctx, const Scope& evo, const ModelInputs& in, Tensor& extra_act) {
+  backend::Backend& be = ctx.backend();
+  const int64_t E = in.num_extra(), L = in.num_res();
+  const Scope lin = evo.sub("extra_msa_activations");
+  const int32_t* aa = in.extra_msa.data<int32_t>();
+  const float* hd = in.extra_has_deletion.data<float>();
+  const float* dv = in.extra_deletion_value.data<float>();
+  runtime::for_each_chunk(E, ctx.chunks().msa_rows, [&](int64_t b, int64_t e) {
+    Tensor feat = Tensor::zeros({e - b, L, 25});
+    float* f = feat.data<float>();
+    for (int64_t s = b; s < e; ++s)
+      for (int64_t i = 0; i < L; ++i) {
+        float* row = f + ((s - b) * L + i) * 25;
+        row[aa[s * L + i]] = 1.f;
+        row[23] = hd[s * L + i];
+        row[24] = dv[s * L + i];
+      }
+    be.linear({be.upload(feat), lin["weights"], lin["bias"], extra_act.slice(0, b, e)});
+  });
+}
+
+void template_torsion_embedder(runtime::ExecutionContext& ctx, const Scope& evo, const TemplateBatch& t,
+                               Tensor& template_rows) {
+  backend::Backend& be = ctx.backend();
+  const int64_t T = t.count(), L = t.aatype.size(1), m = template_rows.size(2);
+  if (T == 0) return;
+  Tensor feat = Tensor::zeros({T, L, 57});
+  float* f = feat.data<float>();
+  const int32_t* aa = t.aatype.data<int32_t>();
+  const float* sc = t.torsion_angles_sin_cos.data<float>();
+  const float* alt = t.alt_torsion_angles_sin_cos.data<float>();
+  const float* tm = t.torsion_angles_mask.data<float>();
+  for (int64_t r = 0; r < T * L; ++r) {
+    float* row = f + r * 57;
+    row[aa[r]] = 1.f;  // template aatype one-hot over 22 classes (20 + X + gap)
+    for (int k = 0; k < 14; ++k) row[22 + k] = sc[r * 14 + k];
+    for (int k = 0; k < 14; ++k) row[36 + k] = alt[r * 14 + k];
+    for (int k = 0; k < 7; ++k) row[50 + k] = tm[r * 7 + k];
+  }
+  Tensor hidden = be.empty({T, L, m});
+  const Scope emb = evo.sub("template_single_embedding"), proj = evo.sub("template_projection");
+  be.linear({be.upload(feat), emb["weights"], emb["bias"], hidden, backend::Activation::Relu});
+  be.linear({hidden, proj["weights"], proj["bias"], template_rows});
+}
+
+}  // namespace axf::model

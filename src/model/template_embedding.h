@@ -1,0 +1,49 @@
+// Template pair embedding (Suppl. Alg. 2 lines 9-13; AlphaFold modules.TemplateEmbedding,
+// SingleTemplateEmbedding, TemplatePairStack) and template pointwise attention (Suppl. Alg. 17).
+//
+// Per template t (SingleTemplateEmbedding), with L residues:
+//   features [L, L, 88] in AlphaFold's concatenation order
+//     [ 0, 39) dgram_from_positions(template_pseudo_beta, cfg.dgram_features)  (39 bins)
+//     [39]     pseudo_beta_mask[i] * pseudo_beta_mask[j]
+//     [40, 62) one_hot(aatype[j], 22)     (jnp.tile(aatype[None, :, :], [L, 1, 1]))
+//     [62, 84) one_hot(aatype[i], 22)     (jnp.tile(aatype[:, None, :], [1, L, 1]))
+//     [84, 87) unit vector CA_i -> CA_j in residue i's backbone frame (N, CA, C; quat_affine
+//              make_transform_from_reference), times rsqrt(1e-6 + |v|^2) * backbone_mask_2d;
+//              zeros unless cfg.use_template_unit_vector
+//     [87]     backbone_mask[i] * backbone_mask[j]   (backbone_mask = mask(N) * mask(CA) * mask(C))
+//   and the whole vector multiplied by backbone_mask[i] * backbone_mask[j];
+//   act_t = output_layer_norm(TemplatePairStack(embedding2d(features), pair_mask))        [L, L, c_t]
+// Pointwise attention (Alg. 17): for every (i, j), query pair[i, j] (no LayerNorm), keys/values act_t[i, j] over
+// the templates, key mask = template mask; the update is added into pair. Nothing is added when the template
+// mask sums to 0. Templates whose mask is 0 receive exactly zero attention weight, so they are not embedded.
+#pragma once
+
+#include "model/config.h"
+#include "model/model_inputs.h"
+#include "model/params.h"
+#include "runtime/execution_context.h"
+
+namespace axf::model {
+
+inline constexpr int kTemplatePairFeatures = 88;  // 39 + 1 + 22 + 22 + 3 + 1 with AlphaFold's dgram config
+
+// Suppl. Alg. 16: cfg.num_block blocks of { triangle attention starting node, ending node, triangle
+// multiplication outgoing, incoming, pair transition }, parameters from the leading block axis of
+// stack_scope (".../single_template_embedding/template_pair_stack/__layer_stack_no_state").
+// act [L, L, c_t] updated in place; pair_mask [L, L].
+void template_pair_stack(runtime::ExecutionContext& ctx, const Scope& stack_scope, const TemplatePairStackConfig& cfg,
+                         Tensor& act, const Tensor& pair_mask);
+
+// The host feature rows [row_end - row_begin, L, num_bins + 49] of template t (layout above), computed in fp32
+// with AlphaFold's operation order. batch holds host tensors; pseudo_beta/pseudo_beta_mask are computed from the
+// atoms (pseudo_beta_fn) when not supplied.
+Tensor template_pair_features(const TemplateConfig& cfg, const TemplateBatch& batch, int64_t t, int64_t row_begin,
+                              int64_t row_end);
+
+// scope: ".../evoformer/template_embedding". batch: host tensors [T, L, ...]. pair_mask [L, L] (seq_mask outer
+// product, on the device). pair [L, L, c_z] on the device: the template embedding is added in place.
+// Features and pointwise attention are chunked over rows by ctx.chunks().template_rows.
+void template_embedding_add(runtime::ExecutionContext& ctx, const Scope& scope, const TemplateConfig& cfg,
+                            const TemplateBatch& batch, const Tensor& pair_mask, Tensor& pair);
+
+}  // namespace axf::model

@@ -1,0 +1,28 @@
+#include "model/transition.h"
+
+#include "core/error.h"
+
+namespace axf::model {
+
+void transition(runtime::ExecutionContext& ctx, const Scope& scope, Tensor& act, int64_t chunk) {
+  backend::Backend& be = ctx.backend();
+  const Scope ln = scope.sub("input_layer_norm");
+  const Scope t1 = scope.sub("transition1"), t2 = scope.sub("transition2");
+  const Tensor w1 = t1["weights"], w2 = t2["weights"];
+  AXF_CHECK(act.ndim() >= 2 && w1.size(0) == act.size(-1), "transition '", scope.path(), "': activations ",
+            act.describe(), " vs weights ", w1.describe());
+  runtime::for_each_chunk(act.size(0), chunk, [&](int64_t begin, int64_t end) {
+    Tensor part = act.slice(0, begin, end);
+    Shape hidden_shape = part.shape();
+    Tensor normed = be.empty(part.shape());
+    be.layer_norm(part, ln["scale"], ln["offset"], normed);
+    hidden_shape.back() = w1.size(1);
+    Tensor hidden = be.empty(hidden_shape);
+    be.linear({normed, w1, t1["bias"], hidden, backend::Activation::Relu});
+    backend::LinearArgs out{hidden, w2, t2["bias"], part};
+    out.accumulate = true;
+    be.linear(out);
+  });
+}
+
+}  // namespace axf::model

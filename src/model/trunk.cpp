@@ -1,0 +1,63 @@
+#include "model/trunk.h"
+
+#include "core/error.h"
+#include "model/evoformer.h"
+#include "model/template_embedding.h"
+#include "runtime/log.h"
+
+namespace axf::model {
+
+TrunkOutputs run_trunk(runtime::ExecutionContext& ctx, const Params& params, const ModelConfig& cfg,
+                       const ModelInputs& in, const RecyclingState& prev) {
+  backend::Backend& be = ctx.backend();
+  const Scope evo(params, std::string(kRootScope) + "/evoformer");
+  const int64_t L = in.num_res(), S = in.num_msa(), E = in.num_extra();
+  const bool torsion_rows = cfg.templates.enabled && cfg.templates.embed_torsion_angles;
+  const int64_t T_rows = torsion_rows ? in.templates.count() : 0;
+  AXF_CHECK(in.templates.count() <= cfg.templates.max_templates || !cfg.templates.enabled, "inputs have ",
+            in.templates.count(), " templates, preset ", cfg.preset, " takes at most ", cfg.templates.max_templates);
+
+  const DeviceInputs d = upload_inputs(ctx, cfg, in);
+  // The representations: allocated once, updated in place by every module.
+  Tensor msa = be.empty({S + T_rows, L, cfg.msa_channel});
+  Tensor pair = be.empty({L, L, cfg.pair_channel});
+  {
+    runtime::ScopedTimer timer(ctx.timers(), "embeddings");
+    input_embedder(ctx, evo, d, msa, pair);
+    recycling_embedder(ctx, evo, cfg, in.aatype, prev, msa, pair);
+    relative_position_add(ctx, evo, cfg, in.residue_index, pair);
+  }
+  if (cfg.templates.enabled && in.templates.count() > 0) {
+    runtime::ScopedTimer timer(ctx.timers(), "template embedding");
+    template_embedding_add(ctx, evo.sub("template_embedding"), cfg.templates, in.templates, d.pair_mask, pair);
+    be.synchronize();
+    runtime::log_info("template embedding: ", in.templates.count(), " templates in ", timer.seconds(), " s");
+  }
+  if (E > 0) {
+    Tensor extra = be.empty({E, L, cfg.extra_msa_channel});
+    {
+      runtime::ScopedTimer timer(ctx.timers(), "embeddings");
+      extra_msa_embedder(ctx, evo, in, extra);
+    }
+    evoformer_stack(ctx, evo.sub("extra_msa_stack"), cfg.evoformer, cfg.extra_msa_stack_num_block, true, extra,
+                    d.extra_msa_mask, pair, d.pair_mask, "extra MSA stack");
+  }
+  if (T_rows > 0) {
+    runtime::ScopedTimer timer(ctx.timers(), "embeddings");
+    Tensor rows = msa.slice(0, S, S + T_rows);
+    template_torsion_embedder(ctx, evo, in.templates, rows);
+  }
+  evoformer_stack(ctx, evo.sub("evoformer_iteration"), cfg.evoformer, cfg.evoformer_num_block, false, msa, d.msa_mask,
+                  pair, d.pair_mask, "Evoformer stack");
+
+  TrunkOutputs out;
+  out.pair = pair;
+  out.msa = msa.slice(0, 0, S);
+  out.msa_first_row = msa.select(0, 0);
+  out.single = be.empty({L, cfg.seq_channel});
+  be.linear({out.msa_first_row, evo.sub("single_activations")["weights"], evo.sub("single_activations")["bias"],
+             out.single});
+  return out;
+}
+
+}  // namespace axf::model

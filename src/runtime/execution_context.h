@@ -1,0 +1,53 @@
+// ExecutionContext: everything a model module needs besides its parameters and activations — the backend,
+// the communicator (one DAP group), explicit per-module chunk sizes and the stage timers.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "backend/backend.h"
+#include "parallel/communicator.h"
+#include "runtime/timers.h"
+
+namespace axf::runtime {
+
+// Chunk sizes along each module's independent axis; 0 means "whole axis in one piece". Never a hidden global:
+// they come from the run config (or, later, the memory planner).
+struct ChunkConfig {
+  int64_t msa_rows = 0;        // MSA row attention and MSA transition: sequences per chunk
+  int64_t msa_columns = 0;     // MSA column (global) attention: residues per chunk
+  int64_t pair_rows = 0;       // triangle attention, triangle multiplication output, pair transition: rows per chunk
+  int64_t opm_rows = 0;        // outer product mean: output rows per chunk
+  int64_t template_rows = 0;   // template pair features and pointwise attention: rows per chunk
+};
+
+inline int64_t chunk_length(int64_t configured, int64_t total) {
+  return configured <= 0 ? std::max<int64_t>(total, 1) : std::min(configured, std::max<int64_t>(total, 1));
+}
+
+class ExecutionContext {
+ public:
+  ExecutionContext(backend::Backend& backend, parallel::Communicator& comm, ChunkConfig chunks = {})
+      : backend_(backend), comm_(comm), chunks_(chunks) {}
+
+  backend::Backend& backend() const { return backend_; }
+  parallel::Communicator& comm() const { return comm_; }
+  const ChunkConfig& chunks() const { return chunks_; }
+  void set_chunks(const ChunkConfig& c) { chunks_ = c; }
+  Timers& timers() { return timers_; }
+
+ private:
+  backend::Backend& backend_;
+  parallel::Communicator& comm_;
+  ChunkConfig chunks_;
+  Timers timers_;
+};
+
+// Calls fn(begin, end) over [0, total) in pieces of chunk_length(configured, total).
+template <typename Fn>
+void for_each_chunk(int64_t total, int64_t configured, Fn&& fn) {
+  const int64_t step = chunk_length(configured, total);
+  for (int64_t begin = 0; begin < total; begin += step) fn(begin, std::min(total, begin + step));
+}
+
+}  // namespace axf::runtime

@@ -11,6 +11,7 @@ packages=(
   libboost-program-options-dev      # command line and config files
   libgtest-dev libgmock-dev         # tests
   zlib1g-dev                        # deflate-compressed .npz files
+  python3 python3-gemmi             # tests: structure files are read back with gemmi
 )
 
 SUDO=""

@@ -1,0 +1,44 @@
+#include "kernels/bias_act.cuh"
+
+#include "backend/cuda/cuda_check.h"
+#include "kernels/rows_device.cuh"
+
+namespace axf::kernels {
+
+namespace {
+
+__device__ __forceinline__ float activate(float v, Act a) {
+  switch (a) {
+    case Act::None: return v;
+    case Act::Relu: return v > 0.f ? v : 0.f;
+    case Act::Sigmoid: return sigmoidf_ref(v);
+  }
+  return v;
+}
+
+__global__ void __launch_bounds__(kRowBlock) bias_act_kernel(const BiasActParams p, int group) {
+  const GroupIndex g = group_index(group);
+  const int64_t rows = p.out_rows.rows, cols = p.out_rows.cols;
+  for (int64_t base = g.base; base < rows; base += g.step) {
+    const int64_t r = base + g.sub;
+    if (r >= rows) continue;
+    float* o = p.out + row_offset(p.out_rows, r);
+    const float* s = p.src ? p.src + r * p.src_ld : o;
+    for (int64_t c = g.lane; c < cols; c += group) {
+      const float v = activate(s[c] + (p.bias ? p.bias[c] : 0.f), p.act);
+      o[c] = (p.src && p.accumulate) ? o[c] + v : v;
+    }
+  }
+}
+
+}  // namespace
+
+void launch_bias_act(const BiasActParams& p, cudaStream_t stream) {
+  const int64_t rows = p.out_rows.rows, cols = p.out_rows.cols;
+  if (rows == 0 || cols == 0) return;
+  const int group = row_group_size(cols);
+  bias_act_kernel<<<row_grid(rows, group), kRowBlock, 0, stream>>>(p, group);
+  AXF_CUDA_CHECK_LAUNCH("bias_act_kernel");
+}
+
+}  // namespace axf::kernels

@@ -1,0 +1,159 @@
+#include "kernels/copy.cuh"
+
+#include "backend/cuda/cuda_check.h"
+
+namespace axf::kernels {
+
+namespace {
+
+// Device ports of core/dtype.h so conversions agree bit for bit with the host.
+__device__ __forceinline__ uint16_t to_bf16(float f) {
+  uint32_t u = __float_as_uint(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
+__device__ __forceinline__ float from_bf16(uint16_t h) { return __uint_as_float(static_cast<uint32_t>(h) << 16); }
+
+__device__ __forceinline__ uint16_t to_fp16(float f) {
+  const uint32_t x = __float_as_uint(f);
+  const uint32_t sign = (x >> 16) & 0x8000u;
+  const uint32_t abs = x & 0x7fffffffu;
+  if (abs > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u);
+  if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);
+  if (abs < 0x38800000u) {
+    if (abs < 0x33000000u) return static_cast<uint16_t>(sign);
+    const uint32_t exp = abs >> 23;
+    const uint32_t mant = (abs & 0x7fffffu) | 0x800000u;
+    const uint32_t shift = 126 - exp;
+    uint32_t value = mant >> shift;
+    const uint32_t rem = mant & ((1u << shift) - 1u);
+    const uint32_t half = 1u << (shift - 1);
+    if (rem > half || (rem == half && (value & 1u))) ++value;
+    return static_cast<uint16_t>(sign | value);
+  }
+  uint32_t h = (abs - 0x38000000u) >> 13;
+  const uint32_t rem = abs & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) ++h;
+  return static_cast<uint16_t>(sign | h);
+}
+
+__device__ __forceinline__ float from_fp16(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t exp = (h >> 10) & 0x1fu;
+  uint32_t mant = h & 0x3ffu;
+  uint32_t bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else {
+      int e = -1;
+      do {
+        ++e;
+        mant <<= 1;
+      } while ((mant & 0x400u) == 0);
+      bits = sign | ((127 - 15 - e) << 23) | ((mant & 0x3ffu) << 13);
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | (mant << 13);
+  } else {
+    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+  }
+  return __uint_as_float(bits);
+}
+
+__device__ __forceinline__ float load_float(const void* base, int64_t i, ElemType t) {
+  switch (t) {
+    case ElemType::F32: return static_cast<const float*>(base)[i];
+    case ElemType::BF16: return from_bf16(static_cast<const uint16_t*>(base)[i]);
+    case ElemType::F16: return from_fp16(static_cast<const uint16_t*>(base)[i]);
+    case ElemType::I32: return static_cast<float>(static_cast<const int32_t*>(base)[i]);
+  }
+  return 0.f;
+}
+
+__device__ __forceinline__ void store_float(void* base, int64_t i, ElemType t, float v) {
+  switch (t) {
+    case ElemType::F32: static_cast<float*>(base)[i] = v; break;
+    case ElemType::BF16: static_cast<uint16_t*>(base)[i] = to_bf16(v); break;
+    case ElemType::F16: static_cast<uint16_t*>(base)[i] = to_fp16(v); break;
+    case ElemType::I32: static_cast<int32_t*>(base)[i] = static_cast<int32_t>(v); break;
+  }
+}
+
+constexpr int kCopyBlock = 256;
+
+// One thread per element, grid-stride. The logical index is split into per-dim indices (32-bit division when
+// the element count allows); the innermost dim moves fastest, so consecutive threads touch neighbouring
+// elements of whichever tensor is dense there.
+__global__ void __launch_bounds__(kCopyBlock) copy_kernel(const CopyParams p, int64_t numel) {
+  const bool small = numel <= 0xffffffffll;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < numel;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    int64_t s = 0, d = 0;
+    if (small) {
+      uint32_t rest = static_cast<uint32_t>(i);
+      for (int k = p.nd - 1; k >= 0; --k) {
+        const uint32_t n = static_cast<uint32_t>(p.shape[k]);
+        const uint32_t q = rest / n;
+        const int64_t idx = rest - q * n;
+        s += idx * p.src_stride[k];
+        d += idx * p.dst_stride[k];
+        rest = q;
+      }
+    } else {
+      int64_t rest = i;
+      for (int k = p.nd - 1; k >= 0; --k) {
+        const int64_t q = rest / p.shape[k];
+        const int64_t idx = rest - q * p.shape[k];
+        s += idx * p.src_stride[k];
+        d += idx * p.dst_stride[k];
+        rest = q;
+      }
+    }
+    if (p.src_type == p.dst_type) {
+      if (p.src_type == ElemType::BF16 || p.src_type == ElemType::F16)
+        static_cast<uint16_t*>(p.dst)[d] = static_cast<const uint16_t*>(p.src)[s];
+      else  // same-size raw move keeps int32 values exact
+        static_cast<uint32_t*>(p.dst)[d] = static_cast<const uint32_t*>(p.src)[s];
+    } else {
+      store_float(p.dst, d, p.dst_type, load_float(p.src, s, p.src_type));
+    }
+  }
+}
+
+}  // namespace
+
+void launch_copy(int ndim, const int64_t* shape, const int64_t* src_stride, const int64_t* dst_stride,
+                 const void* src, ElemType src_type, void* dst, ElemType dst_type, cudaStream_t stream) {
+  AXF_CHECK(ndim <= kMaxCopyDims, "copy: rank ", ndim, " exceeds ", kMaxCopyDims);
+  CopyParams p;
+  p.src = src;
+  p.dst = dst;
+  p.src_type = src_type;
+  p.dst_type = dst_type;
+  int64_t numel = 1;
+  // Outermost to innermost; a dim merges into the previous kept one when both tensors step over it evenly.
+  for (int k = 0; k < ndim; ++k) {
+    numel *= shape[k];
+    if (shape[k] == 1) continue;
+    if (p.nd > 0 && p.src_stride[p.nd - 1] == src_stride[k] * shape[k] &&
+        p.dst_stride[p.nd - 1] == dst_stride[k] * shape[k]) {
+      p.shape[p.nd - 1] *= shape[k];
+      p.src_stride[p.nd - 1] = src_stride[k];
+      p.dst_stride[p.nd - 1] = dst_stride[k];
+      continue;
+    }
+    p.shape[p.nd] = shape[k];
+    p.src_stride[p.nd] = src_stride[k];
+    p.dst_stride[p.nd] = dst_stride[k];
+    ++p.nd;
+  }
+  if (numel == 0) return;
+  int64_t blocks = (numel + kCopyBlock - 1) / kCopyBlock;
+  if (blocks > (1 << 20)) blocks = 1 << 20;
+  copy_kernel<<<static_cast<unsigned>(blocks), kCopyBlock, 0, stream>>>(p, numel);
+  AXF_CUDA_CHECK_LAUNCH("copy_kernel");
+}
+
+}  // namespace axf::kernels

@@ -1,0 +1,41 @@
+// Outer product mean core (Suppl. Alg. 10 lines 2-4, AlphaFold's order: bias before the mask normalisation) as
+// two GEMMs per block of output rows i:
+//   outer[(i,a), (j,b)] = sum_s left[s,i,a] right[s,j,b]          (one GEMM, k = S)
+//   permute to [(i,j), (a,b)], then res[(i,j), :] = outer @ w      (one GEMM, k = A*Bc)
+//   out[i,j,:] (+)= (res + bias) / (eps + norm[i,j])               (epilogue kernel)
+// Blocks of rows are sized so the three buffers fit the workspace.
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/rows.cuh"
+
+namespace axf::kernels {
+
+struct OuterProductMeanParams {
+  const float* left = nullptr;   // [S, L, A] contiguous
+  const float* right = nullptr;  // [S, L, Bc] contiguous
+  int64_t S = 0, L = 0, A = 0, Bc = 0, Cz = 0;
+  const float* w = nullptr;     // [A*Bc, Cz] contiguous
+  const float* bias = nullptr;  // [Cz] contiguous
+  const float* norm = nullptr;
+  RowLayout norm_rows;  // rows of L
+  float* out = nullptr;
+  RowLayout out_rows;  // rows * L rows of Cz
+  int64_t rows = 0, row_begin = 0;
+  float eps = 1e-3f;
+  bool accumulate = false;
+};
+
+// Output rows per block so the workspace fits `budget_bytes` (at least one), and the workspace for it.
+int64_t outer_product_mean_chunk_rows(const OuterProductMeanParams& p, size_t budget_bytes);
+size_t outer_product_mean_workspace_bytes(const OuterProductMeanParams& p, int64_t chunk_rows);
+
+void launch_outer_product_mean(const OuterProductMeanParams& p, int64_t chunk_rows, float* workspace,
+                               cublasHandle_t handle, cudaStream_t stream);
+
+}  // namespace axf::kernels

@@ -1,0 +1,41 @@
+// Triangle multiplicative update core (Suppl. Alg. 11/12 line 4) on channel-major inputs [C, L, L]: one
+// strided-batched cuBLAS GEMM over the channels gives tmp[c, i, j] for a block of output rows, then a tiled
+// transpose scatters it into the channel-last output rows [rows, L, C]. Rows are processed in sub-blocks so
+// tmp stays within the given workspace.
+//   Outgoing: tmp[c,i,j] = sum_k left[c,i,k] right[c,j,k];   Incoming: tmp[c,i,j] = sum_k right[c,k,i] left[c,k,j]
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/rows.cuh"
+
+namespace axf::kernels {
+
+struct TriangleMultiplyParams {
+  const float* left = nullptr;   // [C, L, L] contiguous
+  const float* right = nullptr;  // [C, L, L] contiguous
+  int64_t C = 0, L = 0;
+  int64_t rows = 0, row_begin = 0;  // output rows i in [row_begin, row_begin + rows)
+  bool incoming = false;
+  float* out = nullptr;
+  RowLayout out_rows;  // rows * L rows of C
+};
+
+// Output rows per sub-block so that tmp fits `budget_bytes` (at least one).
+int64_t triangle_multiply_chunk_rows(const TriangleMultiplyParams& p, size_t budget_bytes);
+inline size_t triangle_multiply_workspace_bytes(const TriangleMultiplyParams& p, int64_t chunk_rows) {
+  return static_cast<size_t>(chunk_rows * p.L * p.C) * sizeof(float);
+}
+
+void launch_triangle_multiply(const TriangleMultiplyParams& p, int64_t chunk_rows, float* workspace,
+                              cublasHandle_t handle, cudaStream_t stream);
+
+// out.row(row0 + n)[c] = src[c * N + n] for n < N, c < C (used by triangle multiply; a tiled transpose).
+void launch_scatter_channels(const float* src, int64_t C, int64_t N, float* out, const RowLayout& out_rows,
+                             int64_t row0, cudaStream_t stream);
+
+}  // namespace axf::kernels

@@ -1,0 +1,88 @@
+// The CUDA backend: every Backend operation on one NVIDIA GPU in fp32. It owns the device's compute stream and
+// a cuBLAS handle (true fp32, never TF32); memory comes from the stream-ordered allocator on that stream, so
+// temporaries cost no device synchronisation. Kernels live in kernels/ (one op per .cu/.cuh pair).
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include <memory>
+#include <string>
+
+#include "backend/backend.h"
+
+namespace axf::backend {
+
+// Number of usable CUDA devices; 0 when there is no driver or GPU (never throws).
+int cuda_device_count();
+// "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, 79.1 GiB)"; throws for a bad index.
+std::string cuda_device_description(int device);
+// The CUDA backend on `device`; throws when the device cannot be used.
+std::unique_ptr<Backend> make_cuda_backend(int device = 0);
+
+namespace cuda {
+
+// Device, stream and cuBLAS handle, shared by the backend and every allocation it made, so tensors that
+// outlive the backend still free onto a live stream.
+struct CudaContext {
+  explicit CudaContext(int device);
+  ~CudaContext();
+  CudaContext(const CudaContext&) = delete;
+  CudaContext& operator=(const CudaContext&) = delete;
+
+  int device = 0;
+  bool async_alloc = true;  // the device supports cudaMallocAsync (memory pools)
+  cudaStream_t stream = nullptr;
+  cublasHandle_t cublas = nullptr;
+  int32_t* d_flag = nullptr;  // one int for kernels to report errors (bad embedding index)
+};
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(int device);
+  std::string name() const override { return "cuda"; }
+  core::Device device() const override { return core::Device::CUDA; }
+
+  Tensor empty(const Shape& shape, DType dtype) override;
+  Tensor upload(const Tensor& host) override;
+  Tensor download(const Tensor& t) override;
+  void copy(const Tensor& src, Tensor& dst) override;
+  void fill(Tensor& t, float value) override;
+  void synchronize() override;
+
+  void layer_norm(const Tensor& x, const Tensor& scale, const Tensor& offset, Tensor& out, float eps) override;
+  void add(Tensor& dst, const Tensor& src) override;
+  void sigmoid_mul(Tensor& dst, const Tensor& gate_logits) override;
+  void mul_rows(Tensor& x, const Tensor& row_scale) override;
+  void relu(Tensor& x) override;
+  void embedding(const Tensor& index, const Tensor& table, Tensor& out, bool accumulate) override;
+  void masked_mean(const Tensor& x, const Tensor& mask, Tensor& out, float eps) override;
+
+  void linear(const LinearArgs& args) override;
+  void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c, float alpha,
+            float beta) override;
+
+  void attention(const AttentionArgs& args) override;
+  void triangle_multiply(const TriangleMultiplyArgs& args) override;
+  void outer_product_mean(const OuterProductMeanArgs& args) override;
+
+  int device_index() const { return ctx_->device; }
+  cudaStream_t stream() const { return ctx_->stream; }
+
+ private:
+  // Makes this backend's GPU current on the calling thread (other backends may have switched it).
+  void activate() const;
+  // Raw stream-ordered device memory, freed (stream-ordered) when the last tensor using it goes away.
+  std::shared_ptr<core::Storage> allocate(size_t bytes);
+  // fp32 scratch of n elements for one operation.
+  Tensor scratch(int64_t n);
+  // `t` itself when its rows form a matrix cuBLAS can read (dense last dim, row stride >= cols), else a
+  // contiguous device copy.
+  Tensor gemm_operand(const Tensor& t, const char* what);
+  void copy_views(const Tensor& src, Tensor& dst);
+
+  std::shared_ptr<CudaContext> ctx_;
+};
+
+}  // namespace cuda
+}  // namespace axf::backend

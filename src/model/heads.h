@@ -1,0 +1,33 @@
+// The output heads of AlphaFold (Suppl. 1.9; AlphaFold modules.py): DistogramHead (1.9.8), PredictedLDDTHead
+// (1.9.6, Alg. 29), PredictedAlignedErrorHead (1.9.7, _ptm presets only), MaskedMsaHead (1.9.9) and
+// ExperimentallyResolvedHead (1.9.10). Inputs live on the backend's device; the logits come back as host tensors.
+// Shapes: L residues, S MSA rows (without template rows), c_s / c_z / c_m single, pair and MSA channels.
+#pragma once
+
+#include "model/config.h"
+#include "model/params.h"
+#include "runtime/execution_context.h"
+
+namespace axf::model {
+
+struct HeadOutputs {
+  Tensor distogram_logits;                // [L, L, num_bins] host, symmetric (half_logits + half_logits^T)
+  Tensor distogram_bin_edges;             // [num_bins - 1] linspace(first_break, last_break, num_bins - 1)
+  Tensor plddt_logits;                    // [L, plddt_num_bins] host
+  Tensor masked_msa_logits;               // [S, L, masked_msa_num_output] host
+  Tensor experimentally_resolved_logits;  // [L, 37] host
+  Tensor pae_logits;                      // [L, L, pae_num_bins] host; undefined unless heads.predicted_aligned_error
+  Tensor pae_breaks;                      // [pae_num_bins - 1] linspace(0, pae_max_error_bin, num_bins - 1); undefined
+                                          // unless heads.predicted_aligned_error
+};
+
+// AlphaFold's jnp.linspace(start, stop, num) in single precision (the breaks the heads return).
+Tensor linspace(float start, float stop, int64_t num);
+
+// Runs every head of the config. single: trunk single [L, c_s]; pair [L, L, c_z]; msa [S, L, c_m];
+// structure_single: the structure module's final activations [L, c_s] (input of the pLDDT head). The [L, L, *]
+// heads work ctx.chunks().pair_rows rows at a time, the masked-MSA head ctx.chunks().msa_rows sequences at a time.
+HeadOutputs run_heads(runtime::ExecutionContext& ctx, const Params& params, const ModelConfig& cfg,
+                      const Tensor& single, const Tensor& pair, const Tensor& msa, const Tensor& structure_single);
+
+}  // namespace axf::model

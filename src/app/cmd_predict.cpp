@@ -1,5 +1,5 @@
-// axialfold predict: model inputs + DeepMind parameters -> trunk representations (single, pair, MSA first row)
-// in an HDF5 file with provenance. The structure module, heads, recycling and structure files build on this.
+// axialfold predict: model inputs + DeepMind parameters -> structure (PDB, mmCIF), confidence (pLDDT, PAE, pTM
+// as AlphaFold-Database JSON) and an HDF5 results file with provenance. Every file is written atomically.
 #include <unistd.h>
 
 #include <filesystem>
@@ -7,24 +7,17 @@
 #include <iostream>
 
 #include "app/commands.h"
+#include "app/result_files.h"
 #include "app/options.h"
-#include "core/sha256.h"
-#include "io/hdf5_arrays.h"
-#include "io/tensor_npy.h"
 #include "model/model_inputs.h"
 #include "model/params.h"
-#include "model/trunk.h"
+#include "model/alphafold.h"
+#include "model/heads.h"
 #include "runtime/log.h"
 
 namespace axf::app {
 
 namespace {
-std::string config_text(const model::ModelConfig& cfg) {
-  std::string s;
-  for (const auto& [k, v] : model::config_to_pairs(cfg)) s += k + " = " + v + "\n";
-  return s;
-}
-
 void check_output_dir(const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -48,7 +41,11 @@ int run_predict(int argc, char** argv) {
       "preset", po::value<std::string>()->default_value("model_1_ptm"), "model preset (model_1..5, *_ptm)")(
       "device", po::value<std::string>()->default_value("cpu"), "compute device: cpu")(
       "precision", po::value<std::string>()->default_value("fp32"), "compute precision: fp32")(
-      "threads", po::value<int>()->default_value(0), "CPU threads (0 = all cores)");
+      "threads", po::value<int>()->default_value(0), "CPU threads (0 = all cores)")(
+      "recycles", po::value<int>(), "recycling iterations (default: the preset's 3, i.e. 4 passes)")(
+      "early-stop-tolerance", po::value<double>()->default_value(0.0),
+      "stop recycling when the CA distance matrix changes by less than this RMS (Angstrom; 0 = never)")(
+      "name", po::value<std::string>(), "base name of the result files (default: the features file's stem)");
   add_chunk_options(desc);
   const std::string usage =
       "usage: axialfold predict --params params_model_1_ptm.npz --features inputs.npz --output-dir DIR [options]";
@@ -99,30 +96,24 @@ int run_predict(int argc, char** argv) {
                     " MSA clusters, ", inputs.num_extra(), " extra sequences, ", inputs.templates.count(),
                     " templates");
 
-  const model::RecyclingState prev = model::RecyclingState::zeros(ctx, cfg, inputs.num_res());
-  const model::TrunkOutputs out = model::run_trunk(ctx, params, cfg, inputs, prev);
-
+  model::RecyclingOptions recycling;
+  recycling.num_recycle = opts.vm.count("recycles") ? opts.vm["recycles"].as<int>() : cfg.data.num_recycle;
+  recycling.early_stop_tolerance = opts.vm["early-stop-tolerance"].as<double>();
+  const model::AlphaFoldResult result = model::run_alphafold(ctx, params, cfg, inputs, recycling);
+  model::HeadOutputs heads;
+  {
+    runtime::ScopedTimer t(ctx.timers(), "heads");
+    heads = model::run_heads(ctx, params, cfg, result.trunk.single, result.trunk.pair, result.trunk.msa,
+                             result.structure.single);
+  }
+  const std::string name =
+      opts.vm.count("name") ? opts.vm["name"].as<std::string>() : features_path.stem().string();
   {
     runtime::ScopedTimer t(ctx.timers(), "write results");
-    const io::NpyArray single = io::npy_from_tensor(backend->download(out.single));
-    const io::NpyArray pair = io::npy_from_tensor(backend->download(out.pair));
-    const io::NpyArray first = io::npy_from_tensor(backend->download(out.msa_first_row));
-    const std::map<std::string, std::string> attrs = {
-        {"program", "axialfold"},
-        {"version", AXF_VERSION},
-        {"preset", cfg.preset},
-        {"config", config_text(cfg)},
-        {"params_file", params_path.string()},
-        {"params_sha256", params.checksum},
-        {"features_file", features_path.string()},
-        {"features_sha256", core::sha256_file(features_path)},
-        {"device", backend->name()},
-        {"precision", "fp32"},
-    };
-    io::write_hdf5_arrays(out_dir / "representations.h5",
-                          {{"single", &single}, {"pair", &pair}, {"msa_first_row", &first}}, attrs);
+    ResultFiles files{out_dir, name};
+    write_results(files, cfg, params, features_path, inputs, result, heads, *backend, ctx.timers());
   }
-  runtime::log_info("wrote ", (out_dir / "representations.h5").string());
+  runtime::log_info("wrote ", (out_dir / (name + ".pdb")).string(), " and the other result files");
   std::cout << ctx.timers().table();
   return 0;
 }

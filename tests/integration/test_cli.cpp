@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
-#include <array>
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -10,6 +10,8 @@
 #include "core/sha256.h"
 #include "io/hdf5_arrays.h"
 #include "io/tensor_npy.h"
+#include "model/residue_constants.h"
+#include "support/gemmi_reader.h"
 #include "support/model_test_support.h"
 #include "support/test_support.h"
 
@@ -22,18 +24,45 @@ struct Result {
 };
 
 Result run(const std::string& args) {
-  const std::string cmd = "env -u AXF_LOG_QUIET " + axialfold_binary().string() + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  EXPECT_NE(p, nullptr);
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  const int rc = pclose(p);
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
+  auto [status, out] = run_capture("env -u AXF_LOG_QUIET " + axialfold_binary().string() + " " + args + " 2>&1");
+  return {status, out};
+}
+
+// The number, or the numbers of the (nested) array, that follows "key": in a JSON text.
+std::vector<double> json_numbers(const std::string& text, const std::string& key) {
+  const auto at = text.find("\"" + key + "\"");
+  EXPECT_NE(at, std::string::npos) << key;
+  std::vector<double> out;
+  if (at == std::string::npos) return out;
+  size_t i = text.find(':', at) + 1;
+  while (i < text.size() && text[i] == ' ') ++i;
+  if (i < text.size() && text[i] != '[') {  // a scalar
+    out.push_back(std::stod(text.substr(i)));
+    return out;
+  }
+  int depth = 0;
+  for (; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '[') ++depth;
+    if (c == ']' && --depth == 0) break;
+    if ((c >= '0' && c <= '9') || c == '-') {
+      size_t used = 0;
+      out.push_back(std::stod(text.substr(i), &used));
+      i += used - 1;
+    }
+  }
+  return out;
+}
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
 }
 
 std::filesystem::path write_features(const std::filesystem::path& dir) {
-  const auto arrays = random_feature_arrays(12, 5, 8, 2, 42);
+  const auto arrays = random_feature_arrays(24, 6, 10, 2, 42);
   std::vector<io::NpyArray> store;
   for (const auto& [k, t] : arrays) store.push_back(io::npy_from_tensor(t));
   std::vector<std::pair<std::string, const io::NpyArray*>> named;
@@ -43,27 +72,70 @@ std::filesystem::path write_features(const std::filesystem::path& dir) {
   return dir / "features.h5";
 }
 
-TEST(Cli, MakeParamsThenPredictWritesRepresentationsWithProvenance) {
+TEST(Cli, PredictEndToEndL24TwoBlocksOneRecycle) {
   const auto dir = scratch_dir("cli");
   const auto params = dir / "params.npz";
   Result r = run("make-params --preset model_1_ptm --evoformer-blocks 2 --seed 3 --out " + params.string());
   ASSERT_EQ(r.status, 0) << r.output;
   const auto features = write_features(dir);
+  const auto out = dir / "out";
   r = run("predict --params " + params.string() + " --features " + features.string() + " --output-dir " +
-          (dir / "out").string() + " --chunk-pair-rows 5");
+          out.string() + " --recycles 1 --name t24 --chunk-pair-rows 5");
   ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("Evoformer stack"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("total"), std::string::npos) << r.output;
-  const auto h5 = dir / "out" / "representations.h5";
-  const auto arrays = io::read_hdf5_arrays(h5);
-  ASSERT_TRUE(arrays.count("single") && arrays.count("pair") && arrays.count("msa_first_row"));
-  EXPECT_EQ(arrays.at("pair").shape, std::vector<int64_t>({12, 12, 128}));
-  const auto attrs = io::read_hdf5_string_attributes(h5);
+  for (const char* stage : {"pass 1/2", "pass 2/2 (recycle 1)", "Evoformer stack", "structure module", "total"})
+    EXPECT_NE(r.output.find(stage), std::string::npos) << stage << " missing from:\n" << r.output;
+  for (const char* f : {"t24.pdb", "t24.cif", "t24_confidence.json", "t24_pae.json", "t24_summary.json", "t24_result.h5"})
+    EXPECT_TRUE(std::filesystem::exists(out / f)) << f;
+  for (const auto& entry : std::filesystem::directory_iterator(out))
+    EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << "leftover " << entry.path();
+
+  // HDF5: the numbers and the provenance.
+  const auto h5 = io::read_hdf5_arrays(out / "t24_result.h5");
+  for (const char* k : {"final_atom_positions", "final_atom_mask", "plddt", "predicted_aligned_error", "ptm",
+                        "distogram_logits", "single", "pair"})
+    ASSERT_TRUE(h5.count(k)) << k;
+  EXPECT_EQ(h5.at("pair").shape, std::vector<int64_t>({24, 24, 128}));
+  const auto attrs = io::read_hdf5_string_attributes(out / "t24_result.h5");
   EXPECT_EQ(attrs.at("params_sha256"), core::sha256_file(params));
   EXPECT_EQ(attrs.at("preset"), "model_1_ptm");
+  EXPECT_EQ(attrs.at("passes"), "2");
   EXPECT_NE(attrs.at("config").find("evoformer_num_block = 2"), std::string::npos);
-  for (const auto& entry : std::filesystem::directory_iterator(dir / "out"))
-    EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << "leftover " << entry.path();
+  const Tensor pos = io::tensor_from_npy(h5.at("final_atom_positions"), "pos");
+  const Tensor mask = io::tensor_from_npy(h5.at("final_atom_mask"), "mask");
+  const Tensor plddt = io::tensor_from_npy(h5.at("plddt"), "plddt");
+  const Tensor pae = io::tensor_from_npy(h5.at("predicted_aligned_error"), "pae");
+  for (float x : pos.to_vector()) ASSERT_TRUE(std::isfinite(x));
+
+  // JSON agrees with HDF5 (AlphaFold's rounding: pLDDT 2 decimals, PAE 1 decimal).
+  const auto conf = json_numbers(slurp(out / "t24_confidence.json"), "confidenceScore");
+  ASSERT_EQ(conf.size(), 24u);
+  for (int i = 0; i < 24; ++i) EXPECT_NEAR(conf[i], plddt.data<float>()[i], 0.0051) << i;
+  const auto pae_json = json_numbers(slurp(out / "t24_pae.json"), "predicted_aligned_error");
+  ASSERT_EQ(pae_json.size(), 576u);
+  for (int i = 0; i < 576; ++i) EXPECT_NEAR(pae_json[i], pae.data<float>()[i], 0.051) << i;
+  const auto ptm = json_numbers(slurp(out / "t24_summary.json"), "ptm");
+  ASSERT_FALSE(ptm.empty());
+  EXPECT_NEAR(ptm.front(), io::tensor_from_npy(h5.at("ptm"), "ptm").to_vector()[0], 1e-6);
+
+  // PDB and mmCIF read back with gemmi give the HDF5 coordinates and pLDDT B-factors.
+  for (const char* file : {"t24.pdb", "t24.cif"}) {
+    const ReadBack rb = read_with_gemmi(out / file);
+    size_t expected_atoms = 0;
+    for (float m : mask.to_vector()) expected_atoms += m > 0.5f;
+    ASSERT_EQ(rb.atoms.size(), expected_atoms) << file;
+    for (const auto& a : rb.atoms) {  // RESSEQ RESNAME ATOMNAME ELEMENT X Y Z B OCC
+      const int64_t residue = std::stoi(a[0]) - 1;
+      const int slot = model::atom37_index(a[2]);
+      ASSERT_GE(slot, 0) << a[2];
+      const int64_t res_pos = std::find(h5.at("residue_index").values<int32_t>().begin(),
+                                        h5.at("residue_index").values<int32_t>().end(), residue) -
+                              h5.at("residue_index").values<int32_t>().begin();
+      ASSERT_LT(res_pos, 24);
+      for (int k = 0; k < 3; ++k)
+        EXPECT_NEAR(std::stod(a[4 + k]), pos.data<float>()[(res_pos * 37 + slot) * 3 + k], 0.0011) << file;
+      EXPECT_NEAR(std::stod(a[7]), plddt.data<float>()[res_pos], 0.0051) << file;
+    }
+  }
 }
 
 TEST(Cli, BadInputGivesClearErrorsAndNonZeroExit) {

@@ -10,9 +10,6 @@
 namespace axf::backend::cuda {
 
 namespace {
-// The logits block of one chunk stays below this.
-constexpr size_t kLogitsBudget = size_t{256} << 20;
-
 // True when the [.., rows, ., cols] operand can go to cuBLAS as is: dense last dim and rows (dim 1) that do
 // not overlap.
 bool gemm_ready(const Tensor& t) {
@@ -102,7 +99,7 @@ void CudaBackend::attention(const AttentionArgs& a) {
   p.out_s0 = out.stride(0);
   p.out_s1 = out.stride(1);
   p.out_s2 = out.stride(2);
-  const kernels::AttentionPlan plan = kernels::plan_attention(p, kLogitsBudget);
+  const kernels::AttentionPlan plan = kernels::plan_attention(p, workspace_budget_);
   const Tensor logits = scratch(static_cast<int64_t>(plan.workspace_bytes / sizeof(float)));
   kernels::launch_attention(p, plan, f32_ptr(logits), ctx_->cublas, ctx_->stream);
   if (!out_ready) {

@@ -68,6 +68,10 @@ class CudaBackend final : public Backend {
 
   int device_index() const { return ctx_->device; }
   cudaStream_t stream() const { return ctx_->stream; }
+  // Upper bound for one operation's scratch (attention logits, triangle-multiply and outer-product-mean GEMM
+  // temporaries); operations work in chunks to stay below it. Tests lower it to exercise the chunking.
+  void set_workspace_budget(size_t bytes) { workspace_budget_ = bytes; }
+  size_t workspace_budget() const { return workspace_budget_; }
 
  private:
   // Makes this backend's GPU current on the calling thread (other backends may have switched it).
@@ -82,6 +86,7 @@ class CudaBackend final : public Backend {
   void copy_views(const Tensor& src, Tensor& dst);
 
   std::shared_ptr<CudaContext> ctx_;
+  size_t workspace_budget_ = size_t{256} << 20;
 };
 
 }  // namespace cuda

@@ -13,9 +13,6 @@
 namespace axf::backend::cuda {
 
 namespace {
-// Scratch per operation (GEMM temporaries of triangle multiply and outer product mean) stays below this.
-constexpr size_t kWorkspaceBudget = size_t{256} << 20;
-
 kernels::Act to_act(Activation a) {
   switch (a) {
     case Activation::None: return kernels::Act::None;
@@ -151,7 +148,7 @@ void CudaBackend::triangle_multiply(const TriangleMultiplyArgs& a) {
   p.out_rows = rows_of(a.out, "triangle_multiply out");
   if (rows == 0 || L == 0 || C == 0) return;
   activate();
-  const int64_t chunk = kernels::triangle_multiply_chunk_rows(p, kWorkspaceBudget);
+  const int64_t chunk = kernels::triangle_multiply_chunk_rows(p, workspace_budget_);
   const Tensor ws = scratch(static_cast<int64_t>(kernels::triangle_multiply_workspace_bytes(p, chunk) / sizeof(float)));
   kernels::launch_triangle_multiply(p, chunk, f32_ptr(ws), ctx_->cublas, ctx_->stream);
 }
@@ -195,7 +192,7 @@ void CudaBackend::outer_product_mean(const OuterProductMeanArgs& a) {
   p.accumulate = a.accumulate;
   if (rows == 0 || L == 0 || Cz == 0) return;
   activate();
-  const int64_t chunk = kernels::outer_product_mean_chunk_rows(p, kWorkspaceBudget);
+  const int64_t chunk = kernels::outer_product_mean_chunk_rows(p, workspace_budget_);
   const Tensor ws =
       scratch(static_cast<int64_t>(kernels::outer_product_mean_workspace_bytes(p, chunk) / sizeof(float)));
   kernels::launch_outer_product_mean(p, chunk, f32_ptr(ws), ctx_->cublas, ctx_->stream);

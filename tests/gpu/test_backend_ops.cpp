@@ -1,0 +1,596 @@
+// Every Backend operation on the CUDA backend against the CPU reference (ggml test-backend-ops style): each case
+// names its parameters, builds random host inputs, and runs the op on whatever backend it is given. The harness
+// runs it on both backends from the same inputs, with the output views poisoned (NaN) beforehand, and compares
+// the whole output buffers: inside the views to the tolerance, outside them untouched. Skipped without a GPU.
+#include <gtest/gtest.h>
+
+#ifdef AXF_WITH_CUDA
+
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "backend/cuda/cuda_backend.h"
+#include "core/error.h"
+#include "core/random.h"
+#include "support/model_test_support.h"
+
+namespace axf::test {
+namespace {
+
+using backend::Activation;
+using backend::Backend;
+using core::DType;
+
+// One tensor of a case: the buffer the harness uploads, the view the op sees, and whether the op writes it.
+struct Arg {
+  Tensor host;                                 // contiguous host buffer
+  std::function<Tensor(const Tensor&)> view;   // the op's view of the buffer (none: the buffer itself)
+  bool output = false;                         // compared after the op
+  bool poison = false;                         // view filled with NaN (int32: INT_MIN) before the op
+};
+
+struct OpCase {
+  std::string name;
+  std::function<std::vector<Arg>()> build;
+  std::function<void(Backend&, std::vector<Tensor>&)> run;  // gets the views, in build order
+  double tol = 1e-5;
+  size_t cuda_workspace = 0;  // > 0: the CUDA backend's scratch budget for this case (forces chunking)
+};
+
+Arg in(Tensor t, std::function<Tensor(const Tensor&)> view = {}) { return {std::move(t), std::move(view), false, false}; }
+// An output whose view the op overwrites (poisoned), or accumulates into (random initial values).
+Arg out(Tensor t, std::function<Tensor(const Tensor&)> view = {}) { return {std::move(t), std::move(view), true, true}; }
+Arg acc(Tensor t, std::function<Tensor(const Tensor&)> view = {}) { return {std::move(t), std::move(view), true, false}; }
+
+uint64_t next_seed() {
+  static uint64_t s = 1234;
+  return ++s;
+}
+Tensor rnd(const Shape& shape, float scale = 1.f) { return random_tensor(shape, next_seed(), scale); }
+// Random 0/1 mask; rows listed in `empty_rows` (of the first dim) fully masked.
+Tensor mask(const Shape& shape, std::vector<int64_t> empty_rows = {}, float ones = 0.7f) {
+  Tensor m = random_mask(shape, next_seed(), ones);
+  for (int64_t r : empty_rows) {
+    Tensor row = m.select(0, r);
+    core::copy_host(Tensor::zeros(row.shape()), row);
+  }
+  return m;
+}
+Tensor indices(const Shape& shape, int32_t vocab, bool with_negative) {
+  core::Random rng(next_seed());
+  Tensor t = Tensor::empty(shape, DType::I32);
+  for (int64_t i = 0; i < t.numel(); ++i)
+    t.data<int32_t>()[i] = with_negative && i % 5 == 2 ? -1 : static_cast<int32_t>(rng.below(vocab));
+  return t;
+}
+
+void poison(Tensor view) {
+  if (view.dtype() == DType::I32) {
+    Tensor p = Tensor::empty(view.shape(), DType::I32);
+    for (int64_t i = 0; i < p.numel(); ++i) p.data<int32_t>()[i] = std::numeric_limits<int32_t>::min();
+    core::copy_host(p, view);
+  } else {
+    core::copy_host(Tensor::full(view.shape(), std::numeric_limits<float>::quiet_NaN()), view);
+  }
+}
+
+// Runs the case on one backend; returns the downloaded output buffers.
+std::vector<Tensor> run_case(const OpCase& c, const std::vector<Arg>& args, Backend& be) {
+  std::vector<Tensor> buffers, views;
+  for (const Arg& a : args) {
+    Tensor h = a.host.clone();
+    if (a.poison) poison(a.view ? a.view(h) : h);
+    Tensor d = be.upload(h);
+    buffers.push_back(d);
+    views.push_back(a.view ? a.view(d) : d);
+  }
+  c.run(be, views);
+  be.synchronize();
+  std::vector<Tensor> outs;
+  for (size_t i = 0; i < args.size(); ++i)
+    if (args[i].output) outs.push_back(be.download(buffers[i]));
+  return outs;
+}
+
+class BackendOps : public ::testing::TestWithParam<OpCase> {
+ protected:
+  static void SetUpTestSuite() {
+    if (backend::cuda_device_count() == 0) return;
+    cpu_ = backend::make_cpu_backend().release();
+    cuda_ = new backend::cuda::CudaBackend(0);
+  }
+  static void TearDownTestSuite() {
+    delete cpu_;
+    delete cuda_;
+    cpu_ = nullptr;
+    cuda_ = nullptr;
+  }
+  void SetUp() override {
+    if (backend::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
+  }
+  static Backend* cpu_;
+  static backend::cuda::CudaBackend* cuda_;
+};
+Backend* BackendOps::cpu_ = nullptr;
+backend::cuda::CudaBackend* BackendOps::cuda_ = nullptr;
+
+TEST_P(BackendOps, MatchesCpu) {
+  const OpCase& c = GetParam();
+  const std::vector<Arg> args = c.build();
+  const std::vector<Tensor> want = run_case(c, args, *cpu_);
+  const size_t default_budget = cuda_->workspace_budget();
+  if (c.cuda_workspace > 0) cuda_->set_workspace_budget(c.cuda_workspace);
+  std::vector<Tensor> got;
+  try {
+    got = run_case(c, args, *cuda_);
+  } catch (...) {
+    cuda_->set_workspace_budget(default_budget);
+    throw;
+  }
+  cuda_->set_workspace_budget(default_budget);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    const std::vector<double> g = to_doubles(got[i]), w = to_doubles(want[i]);
+    ASSERT_EQ(g.size(), w.size());
+    for (size_t j = 0; j < g.size(); ++j) {
+      ASSERT_FALSE(std::isnan(w[j])) << "CPU output " << i << " element " << j << " not written";
+      ASSERT_FALSE(std::isnan(g[j])) << "CUDA output " << i << " element " << j << " is NaN (not written?)";
+    }
+    EXPECT_LE(max_rel_error(g, w), c.tol) << "output " << i << " " << got[i].describe();
+  }
+}
+
+// ---- Cases ---------------------------------------------------------------------------------------------------
+
+using Views = std::vector<Tensor>;
+
+void add_copy_cases(std::vector<OpCase>& cs) {
+  auto copy_case = [&](std::string name, Shape src_shape, DType src_t, std::function<Tensor(const Tensor&)> sv,
+                       Shape dst_shape, DType dst_t, std::function<Tensor(const Tensor&)> dv) {
+    cs.push_back({name,
+                  [=] {
+                    Tensor s = rnd(src_shape, 4.f);
+                    if (src_t != DType::F32) s = s.to(src_t);
+                    Tensor d = Tensor::zeros(dst_shape, dst_t);
+                    return std::vector<Arg>{in(s, sv), out(d, dv)};
+                  },
+                  [](Backend& be, Views& v) { be.copy(v[0], v[1]); }});
+  };
+  copy_case("copy_contiguous", {5, 7}, DType::F32, {}, {5, 7}, DType::F32, {});
+  copy_case("copy_transpose", {13, 37}, DType::F32, [](const Tensor& t) { return t.transpose(0, 1); }, {37, 13},
+            DType::F32, {});
+  copy_case("copy_slices", {6, 9, 11}, DType::F32, [](const Tensor& t) { return t.slice(1, 2, 7).slice(2, 1, 10); },
+            {6, 8, 12}, DType::F32, [](const Tensor& t) { return t.slice(1, 3, 8).slice(2, 0, 9); });
+  copy_case("copy_broadcast", {1, 17}, DType::F32, [](const Tensor& t) { return t.expand(0, 9); }, {9, 17},
+            DType::F32, {});
+  copy_case("copy_rank6_permute", {2, 3, 1, 4, 5, 3}, DType::F32,
+            [](const Tensor& t) { return t.permute({5, 3, 0, 2, 4, 1}); }, {3, 4, 2, 1, 5, 3}, DType::F32, {});
+  const std::vector<std::pair<DType, DType>> conv = {
+      {DType::F32, DType::BF16}, {DType::BF16, DType::F32}, {DType::F32, DType::F16}, {DType::F16, DType::F32},
+      {DType::F32, DType::I32},  {DType::I32, DType::F32},  {DType::I32, DType::I32}, {DType::BF16, DType::F16},
+      {DType::BF16, DType::BF16}};
+  for (auto [s, d] : conv)
+    copy_case("copy_" + core::dtype_name(s) + "_to_" + core::dtype_name(d) + "_permuted", {4, 6, 5}, s,
+              [](const Tensor& t) { return t.permute({2, 0, 1}); }, {5, 4, 6}, d, {});
+  // Tiny and huge magnitudes through fp16 (subnormals, overflow to inf is avoided: no inf in comparisons).
+  cs.push_back({"copy_f32_to_f16_subnormals",
+                [] {
+                  Tensor s = rnd({300}, 1e-5f);
+                  return std::vector<Arg>{in(s), out(Tensor::zeros({300}, DType::F16))};
+                },
+                [](Backend& be, Views& v) { be.copy(v[0], v[1]); }});
+}
+
+void add_fill_cases(std::vector<OpCase>& cs) {
+  auto fill_case = [&](std::string name, Shape shape, std::function<Tensor(const Tensor&)> view) {
+    cs.push_back({name, [=] { return std::vector<Arg>{out(rnd(shape), view)}; },
+                  [](Backend& be, Views& v) { be.fill(v[0], 0.625f); }});
+  };
+  fill_case("fill_contiguous", {7, 33}, {});
+  fill_case("fill_last_dim_slice", {4, 5, 12}, [](const Tensor& t) { return t.slice(2, 3, 9); });
+  fill_case("fill_transposed_leading", {6, 5, 8}, [](const Tensor& t) { return t.transpose(0, 1); });
+  fill_case("fill_long_row", {100003}, {});
+  fill_case("fill_scalar", {}, {});
+  fill_case("fill_short_rows", {1000, 3}, {});
+}
+
+void add_layer_norm_cases(std::vector<OpCase>& cs) {
+  auto ln_case = [&](std::string name, Shape shape, std::function<Tensor(const Tensor&)> xv, Shape out_shape,
+                     std::function<Tensor(const Tensor&)> ov) {
+    const int64_t c = xv ? xv(Tensor::empty(shape)).size(-1) : shape.back();
+    cs.push_back({name,
+                  [=] {
+                    Tensor x = rnd(shape, 2.f);
+                    // An offset mean makes the variance pass matter.
+                    for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] += 3.f;
+                    Tensor g = random_tensor({c}, next_seed(), 0.1f), b = rnd({c}, 0.1f);
+                    for (int64_t i = 0; i < c; ++i) g.data<float>()[i] += 1.f;
+                    return std::vector<Arg>{in(x, xv), in(g), in(b), out(Tensor::zeros(out_shape), ov)};
+                  },
+                  [](Backend& be, Views& v) { be.layer_norm(v[0], v[1], v[2], v[3], 1e-5f); }});
+  };
+  ln_case("layer_norm_7x33", {7, 33}, {}, {7, 33}, {});
+  ln_case("layer_norm_3x5x128", {3, 5, 128}, {}, {3, 5, 128}, {});
+  ln_case("layer_norm_2x384", {2, 384}, {}, {2, 384}, {});
+  ln_case("layer_norm_short_rows_c5", {37, 5}, {}, {37, 5}, {});
+  ln_case("layer_norm_c1", {9, 1}, {}, {9, 1}, {});
+  ln_case("layer_norm_long_row_c1500", {3, 1500}, {}, {3, 1500}, {});
+  ln_case("layer_norm_transposed_input", {6, 4, 64}, [](const Tensor& t) { return t.transpose(0, 1); }, {4, 6, 64},
+          {});
+  ln_case("layer_norm_strided_output", {5, 3, 40}, {}, {5, 3, 50}, [](const Tensor& t) { return t.slice(2, 7, 47); });
+  // In place: the output is the input.
+  cs.push_back({"layer_norm_in_place",
+                [] {
+                  Tensor g = rnd({48}, 0.1f), b = rnd({48}, 0.1f);
+                  return std::vector<Arg>{acc(rnd({11, 48})), in(g), in(b)};
+                },
+                [](Backend& be, Views& v) { be.layer_norm(v[0], v[1], v[2], v[0], 1e-5f); }});
+}
+
+void add_elementwise_cases(std::vector<OpCase>& cs) {
+  using Fn = std::function<void(Backend&, Tensor&, const Tensor&)>;
+  const std::vector<std::pair<std::string, Fn>> ops = {
+      {"add", [](Backend& be, Tensor& d, const Tensor& s) { be.add(d, s); }},
+      {"sigmoid_mul", [](Backend& be, Tensor& d, const Tensor& s) { be.sigmoid_mul(d, s); }}};
+  for (const auto& [name, fn] : ops) {
+    const Fn f = fn;
+    cs.push_back({name + "_contiguous", [] { return std::vector<Arg>{acc(rnd({7, 9, 70})), in(rnd({7, 9, 70}))}; },
+                  [f](Backend& be, Views& v) { f(be, v[0], v[1]); }});
+    cs.push_back({name + "_broadcast_src",
+                  [] {
+                    return std::vector<Arg>{acc(rnd({5, 6, 32})),
+                                            in(rnd({6, 32}), [](const Tensor& t) { return t.unsqueeze(0).expand(0, 5); })};
+                  },
+                  [f](Backend& be, Views& v) { f(be, v[0], v[1]); }});
+    cs.push_back({name + "_strided_views",
+                  [] {
+                    return std::vector<Arg>{acc(rnd({8, 6, 20}), [](const Tensor& t) { return t.transpose(0, 1).slice(2, 2, 17); }),
+                                            in(rnd({6, 8, 15}))};
+                  },
+                  [f](Backend& be, Views& v) { f(be, v[0], v[1]); }});
+    cs.push_back({name + "_long_row", [] { return std::vector<Arg>{acc(rnd({5000})), in(rnd({5000}))}; },
+                  [f](Backend& be, Views& v) { f(be, v[0], v[1]); }});
+  }
+  cs.push_back({"relu_contiguous", [] { return std::vector<Arg>{acc(rnd({5, 300}))}; },
+                [](Backend& be, Views& v) { be.relu(v[0]); }});
+  cs.push_back({"relu_strided", [] { return std::vector<Arg>{acc(rnd({6, 7, 3}), [](const Tensor& t) { return t.transpose(0, 1); })}; },
+                [](Backend& be, Views& v) { be.relu(v[0]); }});
+  cs.push_back({"mul_rows_contiguous", [] { return std::vector<Arg>{acc(rnd({3, 4, 17})), in(rnd({3, 4}))}; },
+                [](Backend& be, Views& v) { be.mul_rows(v[0], v[1]); }});
+  cs.push_back({"mul_rows_strided",
+                [] {
+                  return std::vector<Arg>{acc(rnd({4, 3, 40}), [](const Tensor& t) { return t.transpose(0, 1).slice(2, 1, 33); }),
+                                          in(rnd({4, 3}), [](const Tensor& t) { return t.transpose(0, 1); })};
+                },
+                [](Backend& be, Views& v) { be.mul_rows(v[0], v[1]); }});
+}
+
+void add_embedding_cases(std::vector<OpCase>& cs) {
+  for (bool accumulate : {false, true}) {
+    const std::string suffix = accumulate ? "_accumulate" : "";
+    cs.push_back({"embedding_with_negative" + suffix,
+                  [accumulate] {
+                    return std::vector<Arg>{in(indices({37}, 23, true)), in(rnd({23, 64})),
+                                            accumulate ? acc(rnd({37, 64})) : out(rnd({37, 64}))};
+                  },
+                  [accumulate](Backend& be, Views& v) { be.embedding(v[0], v[1], v[2], accumulate); }});
+    cs.push_back({"embedding_strided" + suffix,
+                  [accumulate] {
+                    auto ov = [](const Tensor& t) { return t.slice(2, 4, 14); };
+                    return std::vector<Arg>{
+                        in(indices({4, 5}, 7, true), [](const Tensor& t) { return t.transpose(0, 1); }),
+                        in(rnd({7, 10})), accumulate ? acc(rnd({5, 4, 20}), ov) : out(rnd({5, 4, 20}), ov)};
+                  },
+                  [accumulate](Backend& be, Views& v) { be.embedding(v[0], v[1], v[2], accumulate); }});
+  }
+}
+
+void add_masked_mean_cases(std::vector<OpCase>& cs) {
+  cs.push_back({"masked_mean_basic",
+                [] { return std::vector<Arg>{in(rnd({3, 10, 40})), in(mask({3, 10}, {1})), out(rnd({3, 40}))}; },
+                [](Backend& be, Views& v) { be.masked_mean(v[0], v[1], v[2], 1e-10f); }});
+  cs.push_back({"masked_mean_strided",
+                [] {
+                  return std::vector<Arg>{in(rnd({37, 5, 70}), [](const Tensor& t) { return t.transpose(0, 1); }),
+                                          in(mask({37, 5}), [](const Tensor& t) { return t.transpose(0, 1); }),
+                                          out(rnd({5, 80}), [](const Tensor& t) { return t.slice(1, 3, 73); })};
+                },
+                [](Backend& be, Views& v) { be.masked_mean(v[0], v[1], v[2], 1e-10f); }});
+}
+
+void add_linear_cases(std::vector<OpCase>& cs) {
+  for (Activation act : {Activation::None, Activation::Relu, Activation::Sigmoid}) {
+    for (bool accumulate : {false, true}) {
+      for (bool bias : {false, true}) {
+        const std::string name = std::string("linear_act") + std::to_string(static_cast<int>(act)) +
+                                 (accumulate ? "_acc" : "") + (bias ? "_bias" : "");
+        auto run = [act, accumulate, bias](Backend& be, Views& v) {
+          be.linear({v[0], v[1], bias ? v[2] : Tensor(), v[3], act, accumulate});
+        };
+        auto o = [accumulate](Tensor t, std::function<Tensor(const Tensor&)> view = {}) {
+          return accumulate ? acc(std::move(t), std::move(view)) : out(std::move(t), std::move(view));
+        };
+        cs.push_back({name + "_contiguous",
+                      [o] { return std::vector<Arg>{in(rnd({2, 5, 48})), in(rnd({48, 40}, 0.15f)), in(rnd({40})), o(rnd({2, 5, 40}), {})}; },
+                      run});
+        // Output a slice of a wider buffer (row stride > Cout: GEMM straight into it).
+        cs.push_back({name + "_out_slice",
+                      [o] {
+                        return std::vector<Arg>{in(rnd({7, 33})), in(rnd({33, 19}, 0.2f)), in(rnd({19})),
+                                                o(rnd({7, 30}), [](const Tensor& t) { return t.slice(1, 5, 24); })};
+                      },
+                      run});
+        // Output rows not evenly strided (transposed leading dims), input transposed too.
+        cs.push_back({name + "_transposed",
+                      [o] {
+                        return std::vector<Arg>{in(rnd({4, 3, 21}), [](const Tensor& t) { return t.transpose(0, 1); }),
+                                                in(rnd({21, 17}, 0.2f)), in(rnd({17})),
+                                                o(rnd({4, 3, 17}), [](const Tensor& t) { return t.transpose(0, 1); })};
+                      },
+                      run});
+      }
+    }
+  }
+  cs.push_back({"linear_one_row",
+                [] { return std::vector<Arg>{in(rnd({1, 64})), in(rnd({64, 129}, 0.1f)), in(rnd({129})), out(rnd({1, 129}))}; },
+                [](Backend& be, Views& v) { be.linear({v[0], v[1], v[2], v[3], Activation::Relu, false}); }});
+  cs.push_back({"linear_many_rows",
+                [] { return std::vector<Arg>{in(rnd({1031, 37})), in(rnd({37, 3}, 0.2f)), in(rnd({3})), out(rnd({1031, 3}))}; },
+                [](Backend& be, Views& v) { be.linear({v[0], v[1], v[2], v[3], Activation::Sigmoid, false}); }});
+}
+
+void add_gemm_cases(std::vector<OpCase>& cs) {
+  const int64_t m = 37, n = 23, k = 19;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      const std::string name = std::string("gemm_") + (ta ? "T" : "N") + (tb ? "T" : "N");
+      cs.push_back({name,
+                    [=] {
+                      return std::vector<Arg>{in(ta ? rnd({k, m}) : rnd({m, k})), in(tb ? rnd({n, k}) : rnd({k, n})),
+                                              out(rnd({m, n}))};
+                    },
+                    [=](Backend& be, Views& v) { be.gemm(v[0], ta, v[1], tb, v[2], 1.f, 0.f); }});
+      cs.push_back({name + "_alpha_beta_strided",
+                    [=] {
+                      auto sa = [](const Tensor& t) { return t.slice(1, 1, t.size(1) - 2); };
+                      return std::vector<Arg>{in(ta ? rnd({k, m + 3}) : rnd({m, k + 3}), sa),
+                                              in(tb ? rnd({n, k + 3}) : rnd({k, n + 3}), sa),
+                                              acc(rnd({m, n + 3}), sa)};
+                    },
+                    [=](Backend& be, Views& v) { be.gemm(v[0], ta, v[1], tb, v[2], 0.75f, -1.25f); }});
+    }
+}
+
+// Attention inputs: q [B,Q,H,D], k/v [B,K,Hk,D/Dv], optional mask/bias/gate, out.
+struct AttnSpec {
+  int64_t B, Q, K, H, Hk, D, Dv;
+  bool mask = true, mask_broadcast = false, bias = true, gate = true, strided = false;
+  std::vector<int64_t> masked_batches;  // fully masked rows of the mask
+};
+
+void add_attention_case(std::vector<OpCase>& cs, const std::string& name, AttnSpec s, size_t workspace = 0) {
+  auto build = [s] {
+    std::vector<Arg> a;
+    if (s.strided) {
+      // q: transposed batch/query dims; k: heads outermost; v: a slice of a wider last dim.
+      a.push_back(in(rnd({s.Q, s.B, s.H, s.D}), [](const Tensor& t) { return t.transpose(0, 1); }));
+      a.push_back(in(rnd({s.B, s.Hk, s.K, s.D}), [](const Tensor& t) { return t.permute({0, 2, 1, 3}); }));
+      a.push_back(in(rnd({s.B, s.K, s.Hk, s.Dv + 5}), [=](const Tensor& t) { return t.slice(3, 2, 2 + s.Dv); }));
+    } else {
+      a.push_back(in(rnd({s.B, s.Q, s.H, s.D})));
+      a.push_back(in(rnd({s.B, s.K, s.Hk, s.D})));
+      a.push_back(in(rnd({s.B, s.K, s.Hk, s.Dv})));
+    }
+    a.push_back(in(s.mask ? mask({s.mask_broadcast ? 1 : s.B, s.K}, s.masked_batches) : Tensor::zeros({1})));
+    a.push_back(in(s.bias ? rnd({s.H, s.Q, s.K}, 2.f) : Tensor::zeros({1})));
+    if (s.strided) {
+      a.push_back(in(rnd({s.B, s.Q, s.H, s.Dv}), [](const Tensor& t) { return t; }));
+      a.push_back(out(rnd({s.Q, s.B, s.H, s.Dv + 3}),
+                      [=](const Tensor& t) { return t.transpose(0, 1).slice(3, 1, 1 + s.Dv); }));
+    } else {
+      a.push_back(in(rnd({s.B, s.Q, s.H, s.Dv})));
+      a.push_back(out(rnd({s.B, s.Q, s.H, s.Dv})));
+    }
+    return a;
+  };
+  auto run = [s](Backend& be, Views& v) {
+    backend::AttentionArgs args;
+    args.q = v[0];
+    args.k = v[1];
+    args.v = v[2];
+    if (s.mask) args.key_mask = v[3];
+    if (s.bias) args.bias = v[4];
+    if (s.gate) args.gate = v[5];
+    args.out = v[6];
+    args.scale = 1.0f / std::sqrt(static_cast<float>(s.D));
+    be.attention(args);
+  };
+  cs.push_back({name, build, run, 1e-5, workspace});
+}
+
+void add_attention_cases(std::vector<OpCase>& cs) {
+  add_attention_case(cs, "attention_basic", {2, 7, 9, 3, 3, 5, 6, true, false, true, true, false, {}});
+  add_attention_case(cs, "attention_fully_masked_row", {3, 5, 11, 2, 2, 8, 8, true, false, true, true, false, {1}});
+  add_attention_case(cs, "attention_no_mask_no_bias_no_gate", {2, 6, 6, 4, 4, 16, 16, false, false, false, false});
+  add_attention_case(cs, "attention_broadcast_mask", {4, 3, 13, 2, 2, 7, 5, true, true, true, false, false, {}});
+  add_attention_case(cs, "attention_global_hk1", {5, 1, 17, 8, 1, 8, 8, true, false, false, false, false, {2}});
+  add_attention_case(cs, "attention_hk1_gated", {3, 4, 10, 3, 1, 6, 6, true, false, true, true, false, {}});
+  add_attention_case(cs, "attention_strided_views", {3, 6, 7, 2, 2, 4, 5, true, false, true, true, true, {}});
+  add_attention_case(cs, "attention_one_key_one_query", {2, 1, 1, 2, 2, 3, 3, true, false, true, true, false, {}});
+  add_attention_case(cs, "attention_one_sequence_long", {1, 45, 67, 4, 4, 32, 32, true, false, true, true, false, {}});
+  add_attention_case(cs, "attention_many_batches", {37, 9, 9, 4, 4, 8, 8, true, true, true, true, false, {}});
+  // Tiny budgets: several batch chunks, then query chunks within one batch element.
+  add_attention_case(cs, "attention_chunked_batch", {9, 5, 7, 2, 2, 4, 4, true, false, true, true, false, {3}},
+                     2 * 5 * 7 * 2 * sizeof(float));
+  add_attention_case(cs, "attention_chunked_queries", {2, 11, 7, 3, 3, 4, 4, true, false, true, true, true, {}},
+                     3 * 7 * 3 * sizeof(float));
+}
+
+void add_triangle_cases(std::vector<OpCase>& cs) {
+  for (auto dir : {backend::TriangleDirection::Outgoing, backend::TriangleDirection::Incoming}) {
+    const std::string d = dir == backend::TriangleDirection::Outgoing ? "outgoing" : "incoming";
+    auto run = [dir](int64_t row_begin) {
+      return [dir, row_begin](Backend& be, Views& v) { be.triangle_multiply({v[0], v[1], v[2], row_begin, dir}); };
+    };
+    cs.push_back({"triangle_" + d + "_full",
+                  [] { return std::vector<Arg>{in(rnd({5, 13, 13})), in(rnd({5, 13, 13})), out(rnd({13, 13, 5}))}; },
+                  run(0)});
+    cs.push_back({"triangle_" + d + "_rows_strided_out",
+                  [] {
+                    return std::vector<Arg>{in(rnd({6, 17, 17})), in(rnd({6, 17, 17})),
+                                            out(rnd({7, 17, 9}), [](const Tensor& t) { return t.slice(2, 2, 8); })};
+                  },
+                  run(4)});
+    cs.push_back({"triangle_" + d + "_many_channels",
+                  [] { return std::vector<Arg>{in(rnd({70, 9, 9})), in(rnd({70, 9, 9})), out(rnd({9, 9, 70}))}; },
+                  run(0)});
+    cs.push_back({"triangle_" + d + "_chunked",
+                  [] { return std::vector<Arg>{in(rnd({4, 11, 11})), in(rnd({4, 11, 11})), out(rnd({8, 11, 4}))}; },
+                  run(3), 1e-5, 2 * 11 * 4 * sizeof(float) + 4});
+    cs.push_back({"triangle_" + d + "_L1",
+                  [] { return std::vector<Arg>{in(rnd({3, 1, 1})), in(rnd({3, 1, 1})), out(rnd({1, 1, 3}))}; },
+                  run(0)});
+  }
+}
+
+void add_outer_product_mean_cases(std::vector<OpCase>& cs) {
+  struct Spec {
+    int64_t S, L, A, Bc, Cz, rows, row_begin;
+    bool accumulate, strided_out;
+    size_t workspace;
+  };
+  auto add = [&](const std::string& name, Spec s) {
+    cs.push_back({name,
+                  [s] {
+                    // norm: counts of jointly unmasked sequences, zeros included.
+                    Tensor norm = Tensor::empty({s.rows, s.L});
+                    const Tensor m = mask({s.S, s.L}, {}, 0.6f);
+                    for (int64_t i = 0; i < s.rows; ++i)
+                      for (int64_t j = 0; j < s.L; ++j) {
+                        float c = 0;
+                        for (int64_t q = 0; q < s.S; ++q)
+                          c += m.data<float>()[q * s.L + s.row_begin + i] * m.data<float>()[q * s.L + j];
+                        norm.data<float>()[i * s.L + j] = j % 4 == 1 ? 0.f : c;
+                      }
+                    std::function<Tensor(const Tensor&)> ov;
+                    Shape oshape = {s.rows, s.L, s.Cz};
+                    if (s.strided_out) {
+                      oshape = {s.L, s.rows, s.Cz + 4};
+                      ov = [s](const Tensor& t) { return t.transpose(0, 1).slice(2, 1, 1 + s.Cz); };
+                    }
+                    return std::vector<Arg>{in(rnd({s.S, s.L, s.A})), in(rnd({s.S, s.L, s.Bc})),
+                                            in(rnd({s.A * s.Bc, s.Cz}, 0.2f)), in(rnd({s.Cz})), in(norm),
+                                            s.accumulate ? acc(rnd(oshape), ov) : out(rnd(oshape), ov)};
+                  },
+                  [s](Backend& be, Views& v) {
+                    be.outer_product_mean({v[0], v[1], v[2], v[3], v[4], v[5], s.row_begin, 1e-3f, s.accumulate});
+                  },
+                  1e-5, s.workspace});
+  };
+  add("outer_product_mean_basic", {6, 11, 3, 4, 7, 11, 0, false, false, 0});
+  add("outer_product_mean_rows_accumulate", {5, 13, 4, 4, 9, 5, 6, true, false, 0});
+  add("outer_product_mean_one_sequence", {1, 9, 8, 8, 16, 9, 0, false, true, 0});
+  add("outer_product_mean_strided_out_accumulate", {7, 10, 5, 3, 12, 4, 3, true, true, 0});
+  add("outer_product_mean_chunked", {4, 12, 3, 5, 6, 7, 2, false, false, 3 * 12 * (2 * 15 + 6) * sizeof(float)});
+  add("outer_product_mean_alphafold_widths", {16, 20, 32, 32, 128, 20, 0, false, false, 0});
+}
+
+std::vector<OpCase> all_cases() {
+  std::vector<OpCase> cs;
+  add_copy_cases(cs);
+  add_fill_cases(cs);
+  add_layer_norm_cases(cs);
+  add_elementwise_cases(cs);
+  add_embedding_cases(cs);
+  add_masked_mean_cases(cs);
+  add_linear_cases(cs);
+  add_gemm_cases(cs);
+  add_attention_cases(cs);
+  add_triangle_cases(cs);
+  add_outer_product_mean_cases(cs);
+  return cs;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, BackendOps, ::testing::ValuesIn(all_cases()),
+                         [](const ::testing::TestParamInfo<OpCase>& info) { return info.param.name; });
+
+// ---- Memory, transfers and errors ----------------------------------------------------------------------------
+
+class CudaBackendBasics : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (backend::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
+    be_ = backend::make_cuda_backend(0);
+  }
+  std::unique_ptr<Backend> be_;
+};
+
+TEST_F(CudaBackendBasics, DescribesDevice) {
+  EXPECT_FALSE(backend::cuda_device_description(0).empty());
+  EXPECT_EQ(be_->name(), "cuda");
+  EXPECT_EQ(be_->device(), core::Device::CUDA);
+}
+
+TEST_F(CudaBackendBasics, UploadDownloadRoundTripsEveryDtype) {
+  const Tensor base = rnd({3, 4, 5}, 3.f);
+  for (DType t : {DType::F32, DType::BF16, DType::F16, DType::I32}) {
+    const Tensor h = base.to(t).permute({2, 0, 1});  // non-contiguous host view
+    const Tensor d = be_->upload(h);
+    EXPECT_TRUE(d.is_contiguous());
+    EXPECT_EQ(d.device(), core::Device::CUDA);
+    EXPECT_EQ(d.dtype(), t);
+    const Tensor back = be_->download(d);
+    EXPECT_EQ(back.to_vector(), h.to_vector()) << core::dtype_name(t);
+    // A strided device view downloads as its logical contents.
+    const Tensor view_back = be_->download(d.slice(1, 1, 3).transpose(0, 2));
+    EXPECT_EQ(view_back.to_vector(), h.slice(1, 1, 3).transpose(0, 2).to_vector()) << core::dtype_name(t);
+  }
+}
+
+TEST_F(CudaBackendBasics, EmptyTensorsAreFine) {
+  Tensor e = be_->empty({0, 5});
+  be_->fill(e, 1.f);
+  EXPECT_EQ(be_->download(e).numel(), 0);
+  Tensor host = Tensor::empty({0, 3});
+  EXPECT_EQ(be_->upload(host).numel(), 0);
+}
+
+TEST_F(CudaBackendBasics, TensorsOutliveTheBackend) {
+  Tensor t = be_->upload(Tensor::full({100}, 2.f));
+  be_.reset();
+  // Freed onto the backend's stream, which the shared context keeps alive until here.
+  t = Tensor();
+  SUCCEED();
+}
+
+TEST_F(CudaBackendBasics, RejectsOutOfRangeEmbeddingIndex) {
+  Tensor idx = be_->upload(Tensor::from_vector_i32({3}, {0, 7, 1}));
+  Tensor table = be_->upload(rnd({5, 4}));
+  Tensor o = be_->empty({3, 4});
+  EXPECT_THROW(be_->embedding(idx, table, o, false), Error);
+  // The backend stays usable after the error.
+  Tensor ok = be_->upload(Tensor::from_vector_i32({3}, {0, 4, -1}));
+  EXPECT_NO_THROW(be_->embedding(ok, table, o, false));
+}
+
+TEST_F(CudaBackendBasics, RejectsHostTensorsAndBadLayouts) {
+  Tensor host = rnd({4, 4});
+  Tensor dev = be_->upload(host);
+  EXPECT_THROW(be_->relu(host), Error);
+  EXPECT_THROW(be_->copy(host, dev), Error);
+  Tensor t = dev.transpose(0, 1);  // last dim not dense
+  EXPECT_THROW(be_->relu(t), Error);
+}
+
+}  // namespace
+}  // namespace axf::test
+
+#else  // !AXF_WITH_CUDA
+
+TEST(BackendOps, RequiresCuda) { GTEST_SKIP() << "built without CUDA (AXF_CUDA=OFF)"; }
+
+#endif

@@ -415,7 +415,7 @@ void add_attention_case(std::vector<OpCase>& cs, const std::string& name, AttnSp
 void add_attention_cases(std::vector<OpCase>& cs) {
   add_attention_case(cs, "attention_basic", {2, 7, 9, 3, 3, 5, 6, true, false, true, true, false, {}});
   add_attention_case(cs, "attention_fully_masked_row", {3, 5, 11, 2, 2, 8, 8, true, false, true, true, false, {1}});
-  add_attention_case(cs, "attention_no_mask_no_bias_no_gate", {2, 6, 6, 4, 4, 16, 16, false, false, false, false});
+  add_attention_case(cs, "attention_no_mask_no_bias_no_gate", {2, 6, 6, 4, 4, 16, 16, false, false, false, false, false, {}});
   add_attention_case(cs, "attention_broadcast_mask", {4, 3, 13, 2, 2, 7, 5, true, true, true, false, false, {}});
   add_attention_case(cs, "attention_global_hk1", {5, 1, 17, 8, 1, 8, 8, true, false, false, false, false, {2}});
   add_attention_case(cs, "attention_hk1_gated", {3, 4, 10, 3, 1, 6, 6, true, false, true, true, false, {}});

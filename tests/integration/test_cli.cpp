@@ -159,6 +159,16 @@ TEST(Cli, BadInputGivesClearErrorsAndNonZeroExit) {
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.output.find("predicted_aligned_error_head"), std::string::npos) << r.output;
 
+  // A parameter file without the PAE head used with a _ptm preset: the missing array is named.
+  const auto plain = dir / "plain.npz";
+  ASSERT_EQ(run("make-params --preset model_1 --evoformer-blocks 1 --out " + plain.string()).status, 0);
+  r = run("predict --preset model_1_ptm --params " + plain.string() + " --features " + features.string() +
+          " --output-dir " + (dir / "o").string());
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("missing array 'alphafold/alphafold_iteration/predicted_aligned_error_head"),
+            std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "o" / "features.pdb"));
+
   // An output directory that cannot be created.
   std::ofstream(dir / "file") << "x";
   r = run("predict --params " + params.string() + " --features " + features.string() + " --output-dir " +

@@ -7,8 +7,11 @@
 #ifdef AXF_WITH_CUDA
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <limits>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -40,6 +43,9 @@ struct OpCase {
   double tol = 1e-5;
   size_t cuda_workspace = 0;  // > 0: the CUDA backend's scratch budget for this case (forces chunking)
 };
+
+// gtest prints a case by its name (in failure messages and listings).
+void PrintTo(const OpCase& c, std::ostream* os) { *os << c.name; }
 
 Arg in(Tensor t, std::function<Tensor(const Tensor&)> view = {}) { return {std::move(t), std::move(view), false, false}; }
 // An output whose view the op overwrites (poisoned), or accumulates into (random initial values).
@@ -140,7 +146,10 @@ TEST_P(BackendOps, MatchesCpu) {
       ASSERT_FALSE(std::isnan(w[j])) << "CPU output " << i << " element " << j << " not written";
       ASSERT_FALSE(std::isnan(g[j])) << "CUDA output " << i << " element " << j << " is NaN (not written?)";
     }
-    EXPECT_LE(max_rel_error(g, w), c.tol) << "output " << i << " " << got[i].describe();
+    const double err = max_rel_error(g, w);
+    RecordProperty("max_rel_error_" + std::to_string(i), std::to_string(err));
+    if (std::getenv("AXF_TEST_VERBOSE")) std::printf("  %s output %zu: max rel error %.3g\n", c.name.c_str(), i, err);
+    EXPECT_LE(err, c.tol) << "output " << i << " " << got[i].describe();
   }
 }
 

@@ -165,6 +165,11 @@ void CudaBackend::copy_views(const Tensor& src, Tensor& dst) {
   if (src.numel() == 0) return;
   if (src.dtype() == dst.dtype() && src.is_contiguous() && dst.is_contiguous()) {
     const size_t bytes = static_cast<size_t>(src.numel()) * core::dtype_size(src.dtype());
+    const char* s = static_cast<const char*>(src.raw_data());
+    const char* d = static_cast<const char*>(dst.raw_data());
+    if (s == d) return;
+    AXF_CHECK(s + bytes <= d || d + bytes <= s, "copy from ", src.describe(), " to ", dst.describe(),
+              ": source and destination overlap");
     AXF_CUDA_CHECK(cudaMemcpyAsync(dst.raw_data(), src.raw_data(), bytes, cudaMemcpyDeviceToDevice, ctx_->stream));
     return;
   }

@@ -8,6 +8,9 @@
 
 #include "app/commands.h"
 #include "app/result_files.h"
+#ifdef AXF_WITH_CUDA
+#include "backend/cuda/cuda_backend.h"
+#endif
 #include "app/options.h"
 #include "model/model_inputs.h"
 #include "model/params.h"
@@ -32,6 +35,19 @@ void check_output_dir(const std::filesystem::path& dir) {
 }
 }  // namespace
 
+// "cpu", "cuda" or "cuda:N".
+static std::unique_ptr<backend::Backend> make_backend(const std::string& device, int threads) {
+  if (device == "cpu") return backend::make_cpu_backend(threads);
+#ifdef AXF_WITH_CUDA
+  const int index = device == "cuda" ? 0 : std::stoi(device.substr(5));
+  AXF_CHECK(index >= 0 && index < backend::cuda_device_count(), "--device ", device, ": ",
+            backend::cuda_device_count(), " CUDA devices visible");
+  return backend::make_cuda_backend(index);
+#else
+  AXF_FAIL("--device ", device, ": this build has no CUDA backend (configure with -DAXF_CUDA=ON)");
+#endif
+}
+
 int run_predict(int argc, char** argv) {
   po::options_description desc("axialfold predict options");
   add_common_options(desc);
@@ -39,7 +55,7 @@ int run_predict(int argc, char** argv) {
       "features", po::value<std::string>(), "processed model inputs, .npz or HDF5 (required)")(
       "output-dir", po::value<std::string>(), "directory for the result files (required)")(
       "preset", po::value<std::string>()->default_value("model_1_ptm"), "model preset (model_1..5, *_ptm)")(
-      "device", po::value<std::string>()->default_value("cpu"), "compute device: cpu")(
+      "device", po::value<std::string>()->default_value("cpu"), "compute device: cpu, cuda or cuda:N")(
       "precision", po::value<std::string>()->default_value("fp32"), "compute precision: fp32")(
       "threads", po::value<int>()->default_value(0), "CPU threads (0 = all cores)")(
       "recycles", po::value<int>(), "recycling iterations (default: the preset's 3, i.e. 4 passes)")(
@@ -60,9 +76,9 @@ int run_predict(int argc, char** argv) {
       return 2;
     }
   const std::string device = opts.vm["device"].as<std::string>();
-  AXF_CHECK(device == "cpu", "--device ", device, ": this build runs the model on the CPU backend only");
+  AXF_CHECK(device == "cpu" || device.rfind("cuda", 0) == 0, "--device ", device, ": expected cpu, cuda or cuda:N");
   AXF_CHECK(opts.vm["precision"].as<std::string>() == "fp32", "--precision ", opts.vm["precision"].as<std::string>(),
-            ": the CPU backend computes in fp32");
+            ": only fp32 is implemented so far");
 
   const std::filesystem::path params_path = opts.vm["params"].as<std::string>();
   const std::filesystem::path features_path = opts.vm["features"].as<std::string>();
@@ -79,7 +95,8 @@ int run_predict(int argc, char** argv) {
     }
   }
 
-  auto backend = backend::make_cpu_backend(opts.vm["threads"].as<int>());
+  auto backend = make_backend(device, opts.vm["threads"].as<int>());
+  runtime::log_info("backend: ", backend->name());
   runtime::ExecutionContext ctx(*backend, parallel::world(), chunk_config(opts.vm));
   model::Params params;
   {

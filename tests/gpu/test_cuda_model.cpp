@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "backend/cuda/cuda_backend.h"
+#include "model/alphafold.h"
 #include "model/trunk.h"
 #include "support/model_test_support.h"
 #include "support/test_support.h"
@@ -75,6 +76,27 @@ TEST_F(CudaTrunk, OddSizesChunkedMatchCpu) {
   c.opm_rows = 2;
   c.template_rows = 4;
   expect_close(run(*cuda_, cuda_params_, in, c), run(*cpu_, cpu_params_, in));
+}
+
+// The whole model (trunk, structure module, heads' inputs, one recycle) at L=64: final atom positions from the CUDA
+// backend within 1e-3 Angstrom of the CPU backend's.
+TEST_F(CudaTrunk, WholeModelL64AtomsWithin1e3Angstrom) {
+  const auto in = random_model_inputs(64, 16, 32, 2, 64);
+  auto whole = [&](backend::Backend& be, const model::Params& params) {
+    runtime::ExecutionContext ctx(be, comm_);
+    return model::run_alphafold(ctx, params, cfg_, in, {1, 0.0});
+  };
+  const auto gpu = whole(*cuda_, cuda_params_);
+  const auto cpu = whole(*cpu_, cpu_params_);
+  const auto a = to_doubles(gpu.structure.final_atom_positions), b = to_doubles(cpu.structure.final_atom_positions);
+  ASSERT_EQ(a.size(), b.size());
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_TRUE(std::isfinite(a[i]));
+    worst = std::max(worst, std::fabs(a[i] - b[i]));
+  }
+  std::printf("CUDA vs CPU whole model L=64: max atom deviation %.3g A\n", worst);
+  EXPECT_LT(worst, 1e-3);
 }
 
 }  // namespace

@@ -11,14 +11,9 @@
 #include "model/rigid.h"
 #include "model/structure_module.h"
 #include "support/model_test_support.h"
+#include "support/reference_modules.h"
 
 namespace axf::test {
-
-// Defined in test_invariant_point_attention.cpp.
-std::vector<double> ipa_reference(const model::Scope& s, const model::StructureModuleConfig& c, int64_t L, int64_t cz,
-                                  const std::vector<double>& act, const std::vector<double>& pair,
-                                  const std::vector<double>& mask, const std::vector<std::array<double, 4>>& quats,
-                                  const std::vector<std::array<double, 3>>& trans);
 
 namespace {
 

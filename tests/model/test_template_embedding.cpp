@@ -13,22 +13,9 @@
 #include "core/random.h"
 #include "model/template_embedding.h"
 #include "support/model_test_support.h"
+#include "support/reference_modules.h"
 
 // Literal double-precision references, defined in test_triangle.cpp (same test binary).
-namespace axf::test::reference {
-using Vec = std::vector<double>;
-Vec layer_norm(const model::Scope& s, const Vec& x, int64_t c);
-Vec linear(const model::Scope& s, const Vec& x, int64_t cin);
-void attention_add(const model::Scope& s, const model::AttentionConfig& cfg, int64_t B, int64_t Q, int64_t K,
-                   const Vec& q_data, int64_t cq, const Vec& m_data, int64_t cm,
-                   const std::function<double(int64_t, int64_t)>& mask, const Vec* bias, Vec& residual,
-                   int64_t cout);
-void triangle_multiplication(const model::Scope& s, bool outgoing, int64_t L, const Vec& mask, Vec& pair);
-void triangle_attention(const model::Scope& s, const model::AttentionConfig& cfg, bool ending, int64_t L,
-                        const Vec& mask, Vec& pair);
-void transition(const model::Scope& s, Vec& x, int64_t c);
-}  // namespace axf::test::reference
-
 namespace axf::test {
 namespace {
 

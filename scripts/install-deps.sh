@@ -11,6 +11,7 @@ packages=(
   libboost-program-options-dev      # command line and config files
   libgtest-dev libgmock-dev         # tests
   zlib1g-dev                        # deflate-compressed .npz files
+  gemmi-dev tao-pegtl-dev           # mmCIF reading (gemmi's headers; its CIF parser needs PEGTL, not a declared dependency)
   python3 python3-gemmi             # tests: structure files are read back with gemmi
 )
 

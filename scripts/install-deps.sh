@@ -13,6 +13,7 @@ packages=(
   zlib1g-dev                        # deflate-compressed .npz files
   gemmi-dev tao-pegtl-dev           # mmCIF reading (gemmi's headers; its CIF parser needs PEGTL, not a declared dependency)
   python3 python3-gemmi             # tests: structure files are read back with gemmi
+  hmmer hhsuite kalign mmseqs2      # MSA stage search tools (jackhmmer, hmmsearch; hhblits, hhsearch; MMseqs2)
 )
 
 SUDO=""

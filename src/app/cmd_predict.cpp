@@ -4,10 +4,14 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <sstream>
 #include <iostream>
 
 #include "app/commands.h"
 #include "app/result_files.h"
+#include "pipeline/msa_stage.h"
+#include "pipeline/raw_features.h"
 #ifdef AXF_WITH_CUDA
 #include "backend/cuda/cuda_backend.h"
 #endif
@@ -35,6 +39,52 @@ void check_output_dir(const std::filesystem::path& dir) {
 }
 }  // namespace
 
+// --fasta: the msa stage (unless --alignment-dir), then `features` with processing, exactly as the subcommands
+// run them. Returns the model-inputs file, or nothing when a stage failed (the stage has reported why).
+static std::optional<std::filesystem::path> features_from_fasta(const ParsedOptions& opts,
+                                                                const std::filesystem::path& out_dir) {
+  const std::filesystem::path fasta = opts.vm["fasta"].as<std::string>();
+  const io::FastaRecord query = pipeline::read_query_fasta(fasta);
+  std::filesystem::path alignment_dir;
+  if (opts.vm.count("alignment-dir")) {
+    alignment_dir = opts.vm["alignment-dir"].as<std::string>();
+  } else {
+    AXF_CHECK(opts.vm.count("databases"), "--fasta needs --databases (to run the searches) or --alignment-dir");
+    pipeline::MsaStageOptions msa;
+    msa.fasta = fasta;
+    msa.databases = opts.vm["databases"].as<std::string>();
+    msa.output_dir = out_dir / "msas";
+    if (opts.vm.count("searches")) {
+      std::stringstream list(opts.vm["searches"].as<std::string>());
+      for (std::string item; std::getline(list, item, ',');)
+        if (!item.empty()) msa.searches.push_back(item);
+    }
+    const pipeline::MsaStageReport report = pipeline::run_msa_stage(msa, parallel::world());
+    if (report.exit_code() != 0) return std::nullopt;
+    alignment_dir = msa.output_dir / query.name;
+  }
+  if (parallel::world().rank() != 0) return out_dir;  // features are built once, on rank 0
+  const std::string name = opts.vm.count("name") ? opts.vm["name"].as<std::string>() : query.name;
+  const std::filesystem::path raw = out_dir / (name + "_features.h5"), inputs = out_dir / (name + "_model_inputs.h5");
+  std::vector<std::string> args = {"features", "--fasta", fasta.string(), "--alignment-dir", alignment_dir.string(),
+                                   "--out", raw.string(), "--model-inputs", inputs.string(),
+                                   "--preset", opts.vm["preset"].as<std::string>(),
+                                   "--seed", std::to_string(opts.vm["seed"].as<uint64_t>())};
+  for (const char* passed : {"mmcif-dir", "max-template-date"})
+    if (opts.vm.count(passed)) {
+      args.push_back(std::string("--") + passed);
+      args.push_back(opts.vm[passed].as<std::string>());
+    }
+  for (const auto& [key, value] : opts.model_overrides) {
+    args.push_back("--set");
+    args.push_back(key + "=" + value);
+  }
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  if (run_features(static_cast<int>(argv.size()), argv.data()) != 0) return std::nullopt;
+  return inputs;
+}
+
 // "cpu", "cuda" or "cuda:N".
 static std::unique_ptr<backend::Backend> make_backend(const std::string& device, int threads) {
   if (device == "cpu") return backend::make_cpu_backend(threads);
@@ -52,7 +102,16 @@ int run_predict(int argc, char** argv) {
   po::options_description desc("axialfold predict options");
   add_common_options(desc);
   desc.add_options()("params", po::value<std::string>(), "DeepMind parameter file params_model_*.npz (required)")(
-      "features", po::value<std::string>(), "processed model inputs, .npz or HDF5 (required)")(
+      "features", po::value<std::string>(), "processed model inputs, .npz or HDF5 (or give --fasta)")(
+      "fasta", po::value<std::string>(),
+      "start from a sequence: run the searches (msa), build and process features (features), then predict")(
+      "alignment-dir", po::value<std::string>(), "with --fasta: existing search outputs; skips the msa stage")(
+      "databases", po::value<std::string>(), "with --fasta: database config for the msa stage")(
+      "searches", po::value<std::string>(),
+      "with --fasta: comma-separated searches (uniref90,mgnify,bfd,templates; default: all configured)")(
+      "mmcif-dir", po::value<std::string>(), "with --fasta: template mmCIF files")(
+      "max-template-date", po::value<std::string>(), "with --fasta: latest template release date (YYYY-MM-DD)")(
+      "seed", po::value<uint64_t>()->default_value(0), "with --fasta: seed of the MSA sampling and masking")(
       "output-dir", po::value<std::string>(), "directory for the result files (required)")(
       "preset", po::value<std::string>()->default_value("model_1_ptm"), "model preset (model_1..5, *_ptm)")(
       "device", po::value<std::string>()->default_value("cpu"), "compute device: cpu, cuda or cuda:N")(
@@ -64,26 +123,39 @@ int run_predict(int argc, char** argv) {
       "name", po::value<std::string>(), "base name of the result files (default: the features file's stem)");
   add_chunk_options(desc);
   const std::string usage =
-      "usage: axialfold predict --params params_model_1_ptm.npz --features inputs.npz --output-dir DIR [options]";
+      "usage: axialfold predict --params params_model_1_ptm.npz (--features inputs.npz | --fasta query.fasta\n"
+      "         (--databases db.cfg | --alignment-dir DIR) [--mmcif-dir D]) --output-dir DIR [options]";
   ParsedOptions opts = parse_options(argc, argv, desc, usage);
   if (opts.help) {
     std::cout << usage << "\n\n" << desc << "\n";
     return 0;
   }
-  for (const char* required : {"params", "features", "output-dir"})
+  for (const char* required : {"params", "output-dir"})
     if (!opts.vm.count(required)) {
       std::cerr << "axialfold predict: --" << required << " is required\n" << usage << "\n";
       return 2;
     }
+  if (opts.vm.count("features") == opts.vm.count("fasta")) {
+    std::cerr << "axialfold predict: give exactly one of --features and --fasta\n" << usage << "\n";
+    return 2;
+  }
   const std::string device = opts.vm["device"].as<std::string>();
   AXF_CHECK(device == "cpu" || device.rfind("cuda", 0) == 0, "--device ", device, ": expected cpu, cuda or cuda:N");
   AXF_CHECK(opts.vm["precision"].as<std::string>() == "fp32", "--precision ", opts.vm["precision"].as<std::string>(),
             ": only fp32 is implemented so far");
 
   const std::filesystem::path params_path = opts.vm["params"].as<std::string>();
-  const std::filesystem::path features_path = opts.vm["features"].as<std::string>();
   const std::filesystem::path out_dir = opts.vm["output-dir"].as<std::string>();
   check_output_dir(out_dir);
+  std::filesystem::path features_path;
+  if (opts.vm.count("features")) {
+    features_path = opts.vm["features"].as<std::string>();
+  } else {
+    const auto made = features_from_fasta(opts, out_dir);
+    if (!made) return parallel::world().rank() == 0 ? 1 : 0;
+    features_path = *made;
+    if (parallel::world().rank() != 0) return 0;  // the model runs on rank 0 (DAP groups come later)
+  }
 
   model::ModelConfig cfg = model_config_from(opts, opts.vm["preset"].as<std::string>());
   if (!opts.model_overrides.count("evoformer_num_block")) {
@@ -123,8 +195,11 @@ int run_predict(int argc, char** argv) {
     heads = model::run_heads(ctx, params, cfg, result.trunk.single, result.trunk.pair, result.trunk.msa,
                              result.structure.single);
   }
-  const std::string name =
-      opts.vm.count("name") ? opts.vm["name"].as<std::string>() : features_path.stem().string();
+  std::string name = opts.vm.count("name") ? opts.vm["name"].as<std::string>() : features_path.stem().string();
+  const std::string made_suffix = "_model_inputs";  // --fasta wrote NAME_model_inputs.h5
+  if (opts.vm.count("fasta") && name.size() > made_suffix.size() &&
+      name.compare(name.size() - made_suffix.size(), made_suffix.size(), made_suffix) == 0)
+    name.resize(name.size() - made_suffix.size());
   {
     runtime::ScopedTimer t(ctx.timers(), "write results");
     ResultFiles files{out_dir, name};

@@ -147,16 +147,6 @@ int run_predict(int argc, char** argv) {
   const std::filesystem::path params_path = opts.vm["params"].as<std::string>();
   const std::filesystem::path out_dir = opts.vm["output-dir"].as<std::string>();
   check_output_dir(out_dir);
-  std::filesystem::path features_path;
-  if (opts.vm.count("features")) {
-    features_path = opts.vm["features"].as<std::string>();
-  } else {
-    const auto made = features_from_fasta(opts, out_dir);
-    if (!made) return parallel::world().rank() == 0 ? 1 : 0;
-    features_path = *made;
-    if (parallel::world().rank() != 0) return 0;  // the model runs on rank 0 (DAP groups come later)
-  }
-
   model::ModelConfig cfg = model_config_from(opts, opts.vm["preset"].as<std::string>());
   if (!opts.model_overrides.count("evoformer_num_block")) {
     const int blocks = model::evoformer_blocks_in_file(params_path);
@@ -165,6 +155,17 @@ int run_predict(int argc, char** argv) {
                         "); using ", blocks);
       cfg.evoformer_num_block = blocks;
     }
+  }
+
+  model::check_params_file(params_path, cfg);  // before any search: a wrong file is reported at once
+  std::filesystem::path features_path;
+  if (opts.vm.count("features")) {
+    features_path = opts.vm["features"].as<std::string>();
+  } else {
+    const auto made = features_from_fasta(opts, out_dir);
+    if (!made) return parallel::world().rank() == 0 ? 1 : 0;
+    features_path = *made;
+    if (parallel::world().rank() != 0) return 0;  // the model runs on rank 0 (DAP groups come later)
   }
 
   auto backend = make_backend(device, opts.vm["threads"].as<int>());

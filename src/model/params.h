@@ -43,6 +43,9 @@ class Params {
 // Loads and checks a DeepMind-format .npz against the config's spec: the first missing, extra or wrongly shaped
 // array is reported by key. Arrays are converted once to fp32 and placed on the backend's device.
 Params load_params(const std::filesystem::path& path, const ModelConfig& config, backend::Backend& backend);
+// The same checks without reading the arrays (only the zip directory and .npy headers): cheap enough to run before
+// hours of searches.
+void check_params_file(const std::filesystem::path& path, const ModelConfig& config);
 
 // Number of Evoformer blocks stored in a parameter file (the block axis of its evoformer_iteration arrays), or
 // -1 when the file has none; lets files written with fewer blocks (make-params --evoformer-blocks) be used.

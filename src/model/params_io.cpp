@@ -10,12 +10,11 @@
 
 namespace axf::model {
 
-Params load_params(const std::filesystem::path& path, const ModelConfig& config, backend::Backend& backend) {
+void check_params_file(const std::filesystem::path& path, const ModelConfig& config) {
   AXF_CHECK(std::filesystem::exists(path), "parameter file '", path.string(), "' does not exist");
   io::NpzReader npz(path);
-  const std::vector<ParamSpec> spec = parameter_spec(config);
   std::set<std::string> expected;
-  for (const ParamSpec& s : spec) {
+  for (const ParamSpec& s : parameter_spec(config)) {
     expected.insert(s.key);
     AXF_CHECK(npz.has(s.key), path.string(), ": missing array '", s.key, "' (shape ", core::shape_to_string(s.shape),
               ") required by preset ", config.preset, " with ", config.evoformer_num_block, " Evoformer blocks");
@@ -30,7 +29,12 @@ Params load_params(const std::filesystem::path& path, const ModelConfig& config,
   for (const std::string& key : npz.keys())
     AXF_CHECK(expected.count(key), path.string(), ": unexpected array '", key, "' not used by preset ", config.preset,
               " (wrong preset? e.g. a _ptm file has predicted_aligned_error_head, models 3-5 have no templates)");
+}
 
+Params load_params(const std::filesystem::path& path, const ModelConfig& config, backend::Backend& backend) {
+  check_params_file(path, config);
+  io::NpzReader npz(path);
+  const std::vector<ParamSpec> spec = parameter_spec(config);
   Params params;
   params.source = path;
   for (const ParamSpec& s : spec) {

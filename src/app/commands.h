@@ -5,6 +5,7 @@
 namespace axf::app {
 
 int dispatch(int argc, char** argv);
+int run_bench(int argc, char** argv);
 int run_features(int argc, char** argv);
 int run_make_params(int argc, char** argv);
 int run_msa(int argc, char** argv);

@@ -15,6 +15,7 @@ struct Command {
 
 const Command kCommands[] = {
 
+    {"bench", run_bench, "time ops, modules and the full model against measured GEMM/copy ceilings"},
     {"features", run_features, "raw features (MSA, templates) from search-tool outputs, to HDF5"},
     {"make-params", run_make_params, "write a DeepMind-format parameter file with random values"},
     {"msa", run_msa, "run the search tools (jackhmmer, hhblits, hhsearch/hmmsearch, mmseqs) over MPI ranks"},

@@ -1,0 +1,189 @@
+// Operation counts for the benchmark (formulas documented in bench_cost.h).
+#include "runtime/bench_cost.h"
+
+namespace axf::runtime::bench {
+
+namespace {
+double num(const Tensor& t) { return t.defined() ? static_cast<double>(t.numel()) : 0.0; }
+double dsize(const Tensor& t) { return t.defined() ? static_cast<double>(t.size(-1)) : 0.0; }
+}  // namespace
+
+double tensor_bytes(const Tensor& t) {
+  return t.defined() ? num(t) * static_cast<double>(core::dtype_size(t.dtype())) : 0.0;
+}
+
+OpCost layer_norm_cost(const Tensor& x, const Tensor& scale, const Tensor& offset, const Tensor& out) {
+  return {8.0 * num(x), tensor_bytes(x) + tensor_bytes(scale) + tensor_bytes(offset) + tensor_bytes(out)};
+}
+
+OpCost elementwise_cost(const Tensor& dst, const Tensor& src, double flops_per_element) {
+  return {flops_per_element * num(dst), 2.0 * tensor_bytes(dst) + tensor_bytes(src)};
+}
+
+OpCost mul_rows_cost(const Tensor& x, const Tensor& row_scale) {
+  return {num(x), 2.0 * tensor_bytes(x) + tensor_bytes(row_scale)};
+}
+
+OpCost relu_cost(const Tensor& x) { return {num(x), 2.0 * tensor_bytes(x)}; }
+
+OpCost embedding_cost(const Tensor& index, const Tensor& table, const Tensor& out, bool accumulate) {
+  // One table row read per index (negative indices, which skip their row, are rare): as many bytes as `out`.
+  (void)table;
+  return {accumulate ? num(out) : 0.0, tensor_bytes(index) + (accumulate ? 3.0 : 2.0) * tensor_bytes(out)};
+}
+
+OpCost masked_mean_cost(const Tensor& x, const Tensor& mask, const Tensor& out) {
+  return {2.0 * num(x), tensor_bytes(x) + tensor_bytes(mask) + tensor_bytes(out)};
+}
+
+OpCost copy_cost(const Tensor& src, const Tensor& dst) { return {0.0, tensor_bytes(src) + tensor_bytes(dst)}; }
+
+OpCost fill_cost(const Tensor& t) { return {0.0, tensor_bytes(t)}; }
+
+OpCost linear_cost(const backend::LinearArgs& a) {
+  const double k = dsize(a.x), n = a.w.defined() ? static_cast<double>(a.w.size(-1)) : 0.0;
+  const double m = k > 0 ? num(a.x) / k : 0.0;
+  return {2.0 * m * n * k, tensor_bytes(a.x) + tensor_bytes(a.w) + tensor_bytes(a.bias) +
+                               (a.accumulate ? 2.0 : 1.0) * tensor_bytes(a.out)};
+}
+
+OpCost gemm_cost(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, const Tensor& c, float beta) {
+  const double k = static_cast<double>(trans_a ? a.size(0) : a.size(1));
+  const double m = static_cast<double>(c.size(0)), n = static_cast<double>(c.size(1));
+  (void)trans_b;
+  return {2.0 * m * n * k, tensor_bytes(a) + tensor_bytes(b) + (beta != 0.f ? 2.0 : 1.0) * tensor_bytes(c)};
+}
+
+OpCost attention_cost(const backend::AttentionArgs& a) {
+  const double B = static_cast<double>(a.q.size(0)), Q = static_cast<double>(a.q.size(1));
+  const double H = static_cast<double>(a.q.size(2)), D = static_cast<double>(a.q.size(3));
+  const double K = static_cast<double>(a.k.size(1)), Dv = static_cast<double>(a.v.size(3));
+  return {2.0 * B * H * Q * K * (D + Dv), tensor_bytes(a.q) + tensor_bytes(a.k) + tensor_bytes(a.v) +
+                                              tensor_bytes(a.key_mask) + tensor_bytes(a.bias) +
+                                              tensor_bytes(a.gate) + tensor_bytes(a.out)};
+}
+
+OpCost triangle_multiply_cost(const backend::TriangleMultiplyArgs& a) {
+  const double C = static_cast<double>(a.left.size(0)), L = static_cast<double>(a.left.size(1));
+  const double R = static_cast<double>(a.out.size(0));
+  const double es = static_cast<double>(core::dtype_size(a.left.dtype()));
+  return {2.0 * C * R * L * L, es * (C * R * L + C * L * L) + tensor_bytes(a.out)};
+}
+
+OpCost outer_product_mean_cost(const backend::OuterProductMeanArgs& a) {
+  const double S = static_cast<double>(a.left.size(0)), L = static_cast<double>(a.left.size(1));
+  const double A = static_cast<double>(a.left.size(2)), Bc = static_cast<double>(a.right.size(2));
+  const double R = static_cast<double>(a.out.size(0)), Cz = static_cast<double>(a.out.size(2));
+  const double es = static_cast<double>(core::dtype_size(a.left.dtype()));
+  return {2.0 * S * R * L * A * Bc + 2.0 * R * L * A * Bc * Cz,
+          es * S * R * A + tensor_bytes(a.right) + tensor_bytes(a.w) + tensor_bytes(a.bias) + tensor_bytes(a.norm) +
+              (a.accumulate ? 2.0 : 1.0) * tensor_bytes(a.out)};
+}
+
+void OpTallies::add(const std::string& op, const OpCost& cost) {
+  OpTally& t = ops[op];
+  ++t.calls;
+  t.flops += cost.flops;
+  t.bytes += cost.bytes;
+}
+
+double OpTallies::flops() const {
+  double s = 0;
+  for (const auto& [name, t] : ops) s += t.flops;
+  return s;
+}
+
+double OpTallies::bytes() const {
+  double s = 0;
+  for (const auto& [name, t] : ops) s += t.bytes;
+  return s;
+}
+
+int64_t OpTallies::calls() const {
+  int64_t s = 0;
+  for (const auto& [name, t] : ops) s += t.calls;
+  return s;
+}
+
+Tensor CountingBackend::upload(const Tensor& host) {
+  tallies_.upload_bytes += tensor_bytes(host);
+  return inner_.upload(host);
+}
+
+Tensor CountingBackend::download(const Tensor& t) {
+  tallies_.download_bytes += tensor_bytes(t);
+  return inner_.download(t);
+}
+
+void CountingBackend::copy(const Tensor& src, Tensor& dst) {
+  tallies_.add("copy", copy_cost(src, dst));
+  inner_.copy(src, dst);
+}
+
+void CountingBackend::fill(Tensor& t, float value) {
+  tallies_.add("fill", fill_cost(t));
+  inner_.fill(t, value);
+}
+
+void CountingBackend::layer_norm(const Tensor& x, const Tensor& scale, const Tensor& offset, Tensor& out, float eps) {
+  tallies_.add("layer_norm", layer_norm_cost(x, scale, offset, out));
+  inner_.layer_norm(x, scale, offset, out, eps);
+}
+
+void CountingBackend::add(Tensor& dst, const Tensor& src) {
+  tallies_.add("add", elementwise_cost(dst, src, 1.0));
+  inner_.add(dst, src);
+}
+
+void CountingBackend::sigmoid_mul(Tensor& dst, const Tensor& gate_logits) {
+  tallies_.add("sigmoid_mul", elementwise_cost(dst, gate_logits, 4.0));
+  inner_.sigmoid_mul(dst, gate_logits);
+}
+
+void CountingBackend::mul_rows(Tensor& x, const Tensor& row_scale) {
+  tallies_.add("mul_rows", mul_rows_cost(x, row_scale));
+  inner_.mul_rows(x, row_scale);
+}
+
+void CountingBackend::relu(Tensor& x) {
+  tallies_.add("relu", relu_cost(x));
+  inner_.relu(x);
+}
+
+void CountingBackend::embedding(const Tensor& index, const Tensor& table, Tensor& out, bool accumulate) {
+  tallies_.add("embedding", embedding_cost(index, table, out, accumulate));
+  inner_.embedding(index, table, out, accumulate);
+}
+
+void CountingBackend::masked_mean(const Tensor& x, const Tensor& mask, Tensor& out, float eps) {
+  tallies_.add("masked_mean", masked_mean_cost(x, mask, out));
+  inner_.masked_mean(x, mask, out, eps);
+}
+
+void CountingBackend::linear(const backend::LinearArgs& args) {
+  tallies_.add("linear", linear_cost(args));
+  inner_.linear(args);
+}
+
+void CountingBackend::gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c, float alpha,
+                           float beta) {
+  tallies_.add("gemm", gemm_cost(a, trans_a, b, trans_b, c, beta));
+  inner_.gemm(a, trans_a, b, trans_b, c, alpha, beta);
+}
+
+void CountingBackend::attention(const backend::AttentionArgs& args) {
+  tallies_.add("attention", attention_cost(args));
+  inner_.attention(args);
+}
+
+void CountingBackend::triangle_multiply(const backend::TriangleMultiplyArgs& args) {
+  tallies_.add("triangle_multiply", triangle_multiply_cost(args));
+  inner_.triangle_multiply(args);
+}
+
+void CountingBackend::outer_product_mean(const backend::OuterProductMeanArgs& args) {
+  tallies_.add("outer_product_mean", outer_product_mean_cost(args));
+  inner_.outer_product_mean(args);
+}
+
+}  // namespace axf::runtime::bench

@@ -1,0 +1,107 @@
+// Work counts for the benchmark (axialfold bench): the floating-point operations and the fewest device-memory
+// bytes of every Backend operation, from its arguments' shapes, and a Backend that forwards to another one while
+// tallying those counts per operation (so module and model FLOPs are counted from the operations they really issue,
+// chunking included).
+//
+// Conventions (one formula per op, used by every table of the benchmark):
+//   FLOPs  GEMM-type ops (linear, gemm, attention, triangle_multiply, outer_product_mean) count 2 per multiply-add
+//          of their matrix products only; their epilogues (bias, activation, softmax, gating, normalisation) are
+//          lower order and not counted. Element-wise ops count their arithmetic per element (layer_norm 8:
+//          mean 1, variance 3, normalise + scale + offset 4; add, mul_rows, relu 1; sigmoid_mul 4).
+//   bytes  each input read once and each output written once (read too when accumulated into), at the tensors'
+//          element size: the traffic of an ideal kernel, never the temporaries a real one may add. Bias
+//          broadcasts and index tensors count once. upload/download are host<->device and tallied apart.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "backend/backend.h"
+
+namespace axf::runtime::bench {
+
+using backend::Tensor;
+
+struct OpCost {
+  double flops = 0;
+  double bytes = 0;
+};
+
+double tensor_bytes(const Tensor& t);  // numel * element size; 0 when undefined
+
+OpCost layer_norm_cost(const Tensor& x, const Tensor& scale, const Tensor& offset, const Tensor& out);
+OpCost elementwise_cost(const Tensor& dst, const Tensor& src, double flops_per_element);  // dst op= f(src)
+OpCost mul_rows_cost(const Tensor& x, const Tensor& row_scale);
+OpCost relu_cost(const Tensor& x);
+OpCost embedding_cost(const Tensor& index, const Tensor& table, const Tensor& out, bool accumulate);
+OpCost masked_mean_cost(const Tensor& x, const Tensor& mask, const Tensor& out);
+OpCost copy_cost(const Tensor& src, const Tensor& dst);
+OpCost fill_cost(const Tensor& t);
+// x [M, K] @ w [K, N]: 2*M*N*K FLOPs; bytes x + w + bias + out (twice when accumulating).
+OpCost linear_cost(const backend::LinearArgs& a);
+OpCost gemm_cost(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, const Tensor& c, float beta);
+// 2*B*H*Q*K*(D + Dv) FLOPs (QK^T and PV); bytes q + k + v + key_mask + bias + gate + out.
+OpCost attention_cost(const backend::AttentionArgs& a);
+// rows R of out, C channels, L residues: 2*C*R*L*L FLOPs; bytes (C*R*L + C*L*L) inputs + R*L*C out.
+OpCost triangle_multiply_cost(const backend::TriangleMultiplyArgs& a);
+// rows R, S sequences, A x Bc outer channels, Cz out: 2*S*R*L*A*Bc + 2*R*L*A*Bc*Cz FLOPs;
+// bytes S*R*A (left rows) + right + w + bias + norm + out (twice when accumulating).
+OpCost outer_product_mean_cost(const backend::OuterProductMeanArgs& a);
+
+struct OpTally {
+  int64_t calls = 0;
+  double flops = 0;
+  double bytes = 0;
+};
+
+// Totals over a run: per operation name, plus host<->device transfer bytes kept apart.
+struct OpTallies {
+  std::map<std::string, OpTally> ops;
+  double upload_bytes = 0;
+  double download_bytes = 0;
+  void add(const std::string& op, const OpCost& cost);
+  double flops() const;
+  double bytes() const;
+  int64_t calls() const;
+};
+
+// Forwards every operation to `inner` unchanged and tallies its cost. Tensors are the inner backend's.
+class CountingBackend final : public backend::Backend {
+ public:
+  explicit CountingBackend(backend::Backend& inner) : inner_(inner) {}
+  const OpTallies& tallies() const { return tallies_; }
+  void reset() { tallies_ = {}; }
+  backend::Backend& inner() const { return inner_; }
+
+  std::string name() const override { return inner_.name(); }
+  core::Device device() const override { return inner_.device(); }
+  Tensor empty(const core::Shape& shape, core::DType dtype) override { return inner_.empty(shape, dtype); }
+  Tensor upload(const Tensor& host) override;
+  Tensor download(const Tensor& t) override;
+  void copy(const Tensor& src, Tensor& dst) override;
+  void fill(Tensor& t, float value) override;
+  void synchronize() override { inner_.synchronize(); }
+
+  void layer_norm(const Tensor& x, const Tensor& scale, const Tensor& offset, Tensor& out, float eps) override;
+  void add(Tensor& dst, const Tensor& src) override;
+  void sigmoid_mul(Tensor& dst, const Tensor& gate_logits) override;
+  void mul_rows(Tensor& x, const Tensor& row_scale) override;
+  void relu(Tensor& x) override;
+  void embedding(const Tensor& index, const Tensor& table, Tensor& out, bool accumulate) override;
+  void masked_mean(const Tensor& x, const Tensor& mask, Tensor& out, float eps) override;
+
+  void linear(const backend::LinearArgs& args) override;
+  void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c, float alpha,
+            float beta) override;
+
+  void attention(const backend::AttentionArgs& args) override;
+  void triangle_multiply(const backend::TriangleMultiplyArgs& args) override;
+  void outer_product_mean(const backend::OuterProductMeanArgs& args) override;
+
+ private:
+  backend::Backend& inner_;
+  OpTallies tallies_;
+};
+
+}  // namespace axf::runtime::bench

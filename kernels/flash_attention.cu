@@ -1,0 +1,650 @@
+#include "kernels/flash_attention.cuh"
+
+#include <cuda_bf16.h>
+
+#include <cstdint>
+#include <type_traits>
+
+#include "backend/cuda/cuda_check.h"
+
+namespace axf::kernels {
+
+namespace {
+
+constexpr int kThreads = 128;  // 4 warps
+constexpr int kBM = 64;        // queries per block
+constexpr int kBN = 64;        // keys per tile
+constexpr int kStages = 2;     // key/value tiles in shared memory: the next one loads (cp.async) during this one
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr float kMaskedLogit = -1e9f;  // AlphaFold's logit for masked keys
+
+// ---- Device helpers ------------------------------------------------------------------------------------------
+
+// 2^x on the SFU; -inf gives +0.
+__device__ __forceinline__ float exp2_approx(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
+__device__ __forceinline__ uint32_t smem_addr(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+
+// Global -> shared copies that skip the registers; with valid == false nothing is read and zeros are written
+// (src-size 0), which pads tails and head dims below the template's.
+__device__ __forceinline__ void cp_async_4(void* dst, const void* src, bool valid) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "r"(valid ? 4 : 0)
+               : "memory");
+}
+__device__ __forceinline__ void cp_async_16(void* dst, const void* src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src),
+               "r"(valid ? 16 : 0)
+               : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+}
+
+__device__ __forceinline__ float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+__device__ __forceinline__ float bf16_bits_to_float(uint16_t h) { return __uint_as_float(uint32_t{h} << 16); }
+__device__ __forceinline__ uint16_t float_to_bf16_bits(float x) {
+  return __bfloat16_as_ushort(__float2bfloat16_rn(x));
+}
+// Two floats as a bf16x2 register (lo in the low half: the lower column of an mma fragment).
+__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
+  return uint32_t{float_to_bf16_bits(lo)} | (uint32_t{float_to_bf16_bits(hi)} << 16);
+}
+
+__device__ __forceinline__ float comp(const float4& v, int i) { return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w; }
+
+// Which (batch, head, query tile) this block owns; blocks of one (b, h) are adjacent so they share K/V in L2.
+struct BlockCoords {
+  int64_t b = 0, q0 = 0;
+  int h = 0, hk = 0, rows = 0;  // hk: the key/value head (0 when Hk == 1); rows: valid queries in the tile
+};
+__device__ __forceinline__ BlockCoords block_coords(const FlashAttentionParams& p, int n_qtiles) {
+  BlockCoords c;
+  const int64_t x = blockIdx.x;
+  const int64_t bh = x / n_qtiles;
+  c.q0 = (x - bh * n_qtiles) * kBM;
+  c.h = static_cast<int>(bh % p.H);
+  c.b = bh / p.H;
+  c.hk = p.Hk == 1 ? 0 : c.h;
+  c.rows = static_cast<int>(p.Q - c.q0 < kBM ? p.Q - c.q0 : kBM);
+  return c;
+}
+
+// ---- fp32 kernel (FFMA) ----------------------------------------------------------------------------------------
+// Thread layout: 16 row groups of 8 threads (rg = tid / 8, kg = tid % 8). A thread owns query rows rg + 16 i
+// (i < 4); in the logits it owns keys (c / 4) * 32 + 4 kg + c % 4 (c < 8), in the output DH / 8 columns. Its
+// 4 x 8 logits come from outer products of a float4 of Qs (one per head dim) and two float4 of Ks; P goes
+// through shared memory only to the 7 other threads of its row group.
+
+template <int DH>
+struct F32Tile {
+  static constexpr int kCols = DH / 8;      // output columns per thread
+  static constexpr int kKStride = kBN + 8;  // Ks[d][j]: a warp's transposing copies (8 keys x 4 dims) hit 32 banks
+  static constexpr int kPStride = kBN + 4;  // Ps[r][j]: a warp's float4 rows fall in distinct bank groups
+  static constexpr int kQFloats = DH * kBM;
+  static constexpr int kPFloats = kBM * kPStride;
+  static constexpr int kKFloats = DH * kKStride;
+  static constexpr int kVFloats = kBN * DH;
+  static constexpr int kStageFloats = kKFloats + kVFloats + kBN;  // Ks, Vs, key mask
+  static constexpr size_t kSmemBytes = sizeof(float) * (kQFloats + kPFloats + kStages * kStageFloats);
+  static constexpr int kMinBlocks = DH >= 64 ? 2 : DH >= 32 ? 3 : 4;  // per SM (shared memory bounds the larger)
+};
+
+__device__ __forceinline__ int f32_key(int kg, int c) { return (c >> 2) * 32 + kg * 4 + (c & 3); }
+
+template <int DH>
+__device__ __forceinline__ int f32_out_col(int kg, int c) {
+  constexpr int n = DH / 8;
+  if constexpr (n >= 4) {
+    return (c / 4) * 32 + kg * 4 + c % 4;
+  } else {
+    return kg * n + c;
+  }
+}
+
+template <int DH>
+__device__ __forceinline__ void f32_load_v(const float* vrow, int kg, float (&x)[DH / 8]) {
+  if constexpr (DH == 8) {
+    x[0] = vrow[kg];
+  } else if constexpr (DH == 16) {
+    const float2 t = *reinterpret_cast<const float2*>(vrow + 2 * kg);
+    x[0] = t.x;
+    x[1] = t.y;
+  } else {
+#pragma unroll
+    for (int g = 0; g < DH / 32; ++g) {
+      const float4 t = *reinterpret_cast<const float4*>(vrow + g * 32 + 4 * kg);
+      x[4 * g] = t.x;
+      x[4 * g + 1] = t.y;
+      x[4 * g + 2] = t.z;
+      x[4 * g + 3] = t.w;
+    }
+  }
+}
+
+template <int DH>
+__global__ void __launch_bounds__(kThreads, F32Tile<DH>::kMinBlocks)
+    flash_attention_f32(const FlashAttentionParams p, int n_qtiles, bool v_vec, bool bias_vec) {
+  using T = F32Tile<DH>;
+  extern __shared__ float4 smem_f4[];
+  float* const Qs = reinterpret_cast<float*>(smem_f4);  // Qs[d][(r % 16) * 4 + r / 16], scaled
+  float* const Ps = Qs + T::kQFloats;                    // Ps[r][j]
+  float* const stages = Ps + T::kPFloats;
+
+  const int tid = threadIdx.x, rg = tid >> 3, kg = tid & 7;
+  const BlockCoords bc = block_coords(p, n_qtiles);
+  const int D = static_cast<int>(p.D), Dv = static_cast<int>(p.Dv), K = static_cast<int>(p.K);
+  const float* const q = static_cast<const float*>(p.q) + bc.b * p.q_s0 + bc.q0 * p.q_s1 + bc.h * p.q_s2;
+  const float* const k = static_cast<const float*>(p.k) + bc.b * p.k_s0 + bc.hk * p.k_s2;
+  const float* const v = static_cast<const float*>(p.v) + bc.b * p.v_s0 + bc.hk * p.v_s2;
+  const float* const mask = p.mask ? p.mask + bc.b * p.mask_s0 : nullptr;
+  const float* const bias =
+      p.bias ? static_cast<const float*>(p.bias) + bc.h * p.bias_s0 + bc.q0 * p.bias_s1 : nullptr;
+  const int n_tiles = (K + kBN - 1) / kBN;
+
+  auto load_tile = [&](int tile) {
+    float* const Ks = stages + (tile % kStages) * T::kStageFloats;
+    float* const Vs = Ks + T::kKFloats;
+    float* const Ms = Vs + T::kVFloats;
+    const int k0 = tile * kBN, nk = min(kBN, K - k0);
+    const float* const kt = k + k0 * p.k_s1;
+    const float* const vt = v + k0 * p.v_s1;
+    // K transposed into Ks[d][j]: each warp step copies 8 keys x 4 dims (global: 16-byte runs; shared: 32 banks).
+#pragma unroll
+    for (int it = 0; it < kBN * DH / kThreads; ++it) {
+      const int e = it * kThreads + tid, chunk = e >> 5, lane = e & 31;
+      const int j = (chunk % (kBN / 8)) * 8 + (lane & 7), d = (chunk / (kBN / 8)) * 4 + (lane >> 3);
+      const bool ok = j < nk && d < D;
+      cp_async_4(Ks + d * T::kKStride + j, ok ? kt + j * p.k_s1 + d : k, ok);
+    }
+    if (v_vec) {
+#pragma unroll
+      for (int it = 0; it < kBN * DH / 4 / kThreads; ++it) {
+        const int e = it * kThreads + tid, j = e / (DH / 4), c = (e % (DH / 4)) * 4;
+        const bool ok = j < nk && c < Dv;
+        cp_async_16(Vs + j * DH + c, ok ? vt + j * p.v_s1 + c : v, ok);
+      }
+    } else {
+#pragma unroll 4
+      for (int e = tid; e < kBN * DH; e += kThreads) {
+        const int j = e / DH, c = e % DH;
+        const bool ok = j < nk && c < Dv;
+        cp_async_4(Vs + j * DH + c, ok ? vt + j * p.v_s1 + c : v, ok);
+      }
+    }
+    if (mask && tid < kBN) cp_async_4(Ms + tid, tid < nk ? mask + (k0 + tid) * p.mask_s1 : mask, tid < nk);
+    cp_async_commit();
+  };
+
+  // Raw bias of this thread's 4 rows x 8 keys of a key tile (0 without bias, or past the last key). Rows past the
+  // last query read the last one's: finite, never written.
+  auto load_bias = [&](float (&s)[4][8], int tile) {
+    const int k0 = tile * kBN;
+    const bool full = bias_vec && k0 + kBN <= K;
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const float* const brow = bias ? bias + min(rg + 16 * i, bc.rows - 1) * p.bias_s1 : nullptr;
+      if (!bias) {
+#pragma unroll
+        for (int c = 0; c < 8; ++c) s[i][c] = 0.f;
+      } else if (full) {
+        const float4 x0 = __ldg(reinterpret_cast<const float4*>(brow + k0 + 4 * kg));
+        const float4 x1 = __ldg(reinterpret_cast<const float4*>(brow + k0 + 32 + 4 * kg));
+        s[i][0] = x0.x, s[i][1] = x0.y, s[i][2] = x0.z, s[i][3] = x0.w;
+        s[i][4] = x1.x, s[i][5] = x1.y, s[i][6] = x1.z, s[i][7] = x1.w;
+      } else {
+#pragma unroll
+        for (int c = 0; c < 8; ++c) {
+          const int key = k0 + f32_key(kg, c);
+          s[i][c] = key < K ? __ldg(brow + key * p.bias_s2) : 0.f;
+        }
+      }
+    }
+  };
+
+  load_tile(0);
+  // Q once, scaled and transposed so a thread's four rows (rg + 16 i) sit in one float4 per head dim.
+  for (int e = tid; e < kBM * DH; e += kThreads) {
+    const int r = e / DH, d = e % DH;
+    Qs[d * kBM + (r & 15) * 4 + (r >> 4)] = r < bc.rows && d < D ? q[r * p.q_s1 + d] * p.scale : 0.f;
+  }
+  float s[4][8];  // logits, then probabilities, of the current tile; between tiles the next tile's bias
+  load_bias(s, 0);
+  float o[4][T::kCols] = {};
+  float m[4], l[4];  // running max (natural units) and this thread's part of the row sum
+#pragma unroll
+  for (int i = 0; i < 4; ++i) m[i] = -INFINITY, l[i] = 0.f;
+
+  for (int tile = 0; tile < n_tiles; ++tile) {
+    if (tile + 1 < n_tiles) {
+      load_tile(tile + 1);
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
+    __syncthreads();
+    const float* const Ks = stages + (tile % kStages) * T::kStageFloats;
+    const float* const Vs = Ks + T::kKFloats;
+    const float* const Ms = Vs + T::kVFloats;
+    const int k0 = tile * kBN;
+
+    // s = bias + (scale q) k^T
+#pragma unroll
+    for (int d = 0; d < DH; ++d) {
+      const float4 qv = *reinterpret_cast<const float4*>(Qs + d * kBM + rg * 4);
+      const float4 ka = *reinterpret_cast<const float4*>(Ks + d * T::kKStride + kg * 4);
+      const float4 kb = *reinterpret_cast<const float4*>(Ks + d * T::kKStride + 32 + kg * 4);
+      const float qr[4] = {qv.x, qv.y, qv.z, qv.w};
+      const float kc[8] = {ka.x, ka.y, ka.z, ka.w, kb.x, kb.y, kb.z, kb.w};
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int c = 0; c < 8; ++c) s[i][c] = fmaf(qr[i], kc[c], s[i][c]);
+    }
+    if (mask) {  // replacement after the bias, as AlphaFold does
+      const float4 ma = *reinterpret_cast<const float4*>(Ms + kg * 4);
+      const float4 mb = *reinterpret_cast<const float4*>(Ms + 32 + kg * 4);
+      const float mk[8] = {ma.x, ma.y, ma.z, ma.w, mb.x, mb.y, mb.z, mb.w};
+#pragma unroll
+      for (int c = 0; c < 8; ++c)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) s[i][c] = mk[c] == 0.f ? kMaskedLogit : s[i][c];
+    }
+    if (k0 + kBN > K) {  // keys past the end weigh nothing
+#pragma unroll
+      for (int c = 0; c < 8; ++c)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) s[i][c] = k0 + f32_key(kg, c) >= K ? -INFINITY : s[i][c];
+    }
+
+    // Online softmax: one max per row across the row group, rescale the running sum and output.
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      float mx = s[i][0];
+#pragma unroll
+      for (int c = 1; c < 8; ++c) mx = fmaxf(mx, s[i][c]);
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 4));
+      const float m_new = fmaxf(m[i], mx);
+      const float alpha = exp2_approx((m[i] - m_new) * kLog2e);  // 0 on the first tile (m = -inf)
+      m[i] = m_new;
+      float sum = 0.f;
+#pragma unroll
+      for (int c = 0; c < 8; ++c) {
+        s[i][c] = exp2_approx((s[i][c] - m_new) * kLog2e);
+        sum += s[i][c];
+      }
+      l[i] = fmaf(l[i], alpha, sum);
+#pragma unroll
+      for (int c = 0; c < T::kCols; ++c) o[i][c] *= alpha;
+    }
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      float* const prow = Ps + (rg + 16 * i) * T::kPStride;
+      *reinterpret_cast<float4*>(prow + kg * 4) = make_float4(s[i][0], s[i][1], s[i][2], s[i][3]);
+      *reinterpret_cast<float4*>(prow + 32 + kg * 4) = make_float4(s[i][4], s[i][5], s[i][6], s[i][7]);
+    }
+    __syncwarp();  // P rows are shared only within the row group (8 lanes of one warp)
+    if (tile + 1 < n_tiles) load_bias(s, tile + 1);  // in flight during P v
+
+    // o += P v
+#pragma unroll
+    for (int j = 0; j < kBN; j += 4) {
+      float4 pr[4];
+#pragma unroll
+      for (int i = 0; i < 4; ++i) pr[i] = *reinterpret_cast<const float4*>(Ps + (rg + 16 * i) * T::kPStride + j);
+#pragma unroll
+      for (int jj = 0; jj < 4; ++jj) {
+        float vv[T::kCols];
+        f32_load_v<DH>(Vs + (j + jj) * DH, kg, vv);
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          const float pij = comp(pr[i], jj);
+#pragma unroll
+          for (int c = 0; c < T::kCols; ++c) o[i][c] = fmaf(pij, vv[c], o[i][c]);
+        }
+      }
+    }
+    __syncthreads();  // this stage and Ps are free for the next tile
+  }
+
+  // out = o / rowsum (* sigmoid(gate))
+  const float* const gate =
+      p.gate ? static_cast<const float*>(p.gate) + bc.b * p.gate_s0 + bc.q0 * p.gate_s1 + bc.h * p.gate_s2 : nullptr;
+  float* const out = static_cast<float*>(p.out) + bc.b * p.out_s0 + bc.q0 * p.out_s1 + bc.h * p.out_s2;
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    float lt = l[i];
+    lt += __shfl_xor_sync(0xffffffffu, lt, 1);
+    lt += __shfl_xor_sync(0xffffffffu, lt, 2);
+    lt += __shfl_xor_sync(0xffffffffu, lt, 4);
+    const float inv = 1.0f / lt;
+    const int r = rg + 16 * i;
+    if (r >= bc.rows) continue;
+#pragma unroll
+    for (int c = 0; c < T::kCols; ++c) {
+      const int col = f32_out_col<DH>(kg, c);
+      if (col >= Dv) continue;
+      float x = o[i][c] * inv;
+      if (gate) x *= sigmoid(gate[r * p.gate_s1 + col]);
+      out[r * p.out_s1 + col] = x;
+    }
+  }
+}
+
+// ---- bf16 kernel (mma.sync m16n8k16, fp32 accumulation) --------------------------------------------------------
+// FlashAttention-2's layout: warp w owns query rows 16 w .. 16 w + 15 of the tile; S = Q K^T lands in the mma
+// accumulator fragments (8 n-blocks of 8 keys), the softmax runs on them in fp32, and P is repacked in registers
+// as the A operand of O += P V (no shared-memory round trip). K and V tiles are row-major bf16 in shared memory
+// (rows padded by 16 bytes so ldmatrix is conflict-free); B fragments come from ldmatrix (.trans for V).
+
+template <int DK>
+struct Bf16Tile {
+  static constexpr int kStride = DK + 8;  // bf16 per shared row
+  static constexpr int kKVElems = kBN * kStride;
+  static constexpr size_t kStageBytes = 2 * kKVElems * sizeof(uint16_t) + kBN * sizeof(float);
+  static constexpr size_t kSmemBytes = kStages * kStageBytes;
+  static constexpr int kNv = DK / 8;  // n-blocks of output columns
+  static constexpr int kMinBlocks = DK >= 64 ? 2 : 3;
+};
+
+__device__ __forceinline__ void mma_bf16_16816(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_addr(p))
+               : "memory");
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_addr(p))
+               : "memory");
+}
+
+template <int DK>
+__global__ void __launch_bounds__(kThreads, Bf16Tile<DK>::kMinBlocks)
+    flash_attention_bf16(const FlashAttentionParams p, int n_qtiles, bool kv_vec, bool bias_vec) {
+  using T = Bf16Tile<DK>;
+  extern __shared__ float4 smem_f4[];
+  char* const smem = reinterpret_cast<char*>(smem_f4);
+
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
+  const BlockCoords bc = block_coords(p, n_qtiles);
+  const int D = static_cast<int>(p.D), Dv = static_cast<int>(p.Dv), K = static_cast<int>(p.K);
+  const uint16_t* const q = static_cast<const uint16_t*>(p.q) + bc.b * p.q_s0 + bc.q0 * p.q_s1 + bc.h * p.q_s2;
+  const uint16_t* const k = static_cast<const uint16_t*>(p.k) + bc.b * p.k_s0 + bc.hk * p.k_s2;
+  const uint16_t* const v = static_cast<const uint16_t*>(p.v) + bc.b * p.v_s0 + bc.hk * p.v_s2;
+  const float* const mask = p.mask ? p.mask + bc.b * p.mask_s0 : nullptr;
+  const bool bias_bf16 = p.bias_dtype == ElemType::BF16;
+  const int64_t bias_off = bc.h * p.bias_s0 + bc.q0 * p.bias_s1;
+  const int n_tiles = (K + kBN - 1) / kBN;
+  const int row0 = warp * 16 + g;  // this thread's rows: row0 and row0 + 8
+
+  auto stage = [&](int tile) { return reinterpret_cast<uint16_t*>(smem + (tile % kStages) * T::kStageBytes); };
+
+  auto load_tile = [&](int tile) {
+    uint16_t* const Ks = stage(tile);
+    uint16_t* const Vs = Ks + T::kKVElems;
+    float* const Ms = reinterpret_cast<float*>(Vs + T::kKVElems);
+    const int k0 = tile * kBN, nk = min(kBN, K - k0);
+    const uint16_t* const kt = k + k0 * p.k_s1;
+    const uint16_t* const vt = v + k0 * p.v_s1;
+    if (kv_vec) {  // 16-byte chunks of 8 head dims
+#pragma unroll
+      for (int it = 0; it < kBN * DK / 8 / kThreads; ++it) {
+        const int e = it * kThreads + tid, j = e / (DK / 8), c = (e % (DK / 8)) * 8;
+        const bool okk = j < nk && c < D, okv = j < nk && c < Dv;
+        cp_async_16(Ks + j * T::kStride + c, okk ? kt + j * p.k_s1 + c : k, okk);
+        cp_async_16(Vs + j * T::kStride + c, okv ? vt + j * p.v_s1 + c : v, okv);
+      }
+    } else {  // odd head dims or unaligned views: element by element through registers
+#pragma unroll 4
+      for (int e = tid; e < kBN * DK; e += kThreads) {
+        const int j = e / DK, c = e % DK;
+        Ks[j * T::kStride + c] = j < nk && c < D ? kt[j * p.k_s1 + c] : uint16_t{0};
+        Vs[j * T::kStride + c] = j < nk && c < Dv ? vt[j * p.v_s1 + c] : uint16_t{0};
+      }
+    }
+    if (mask && tid < kBN) cp_async_4(Ms + tid, tid < nk ? mask + (k0 + tid) * p.mask_s1 : mask, tid < nk);
+    cp_async_commit();
+  };
+
+  // Raw bias in accumulator layout: bb[nb][0..1] row row0, keys k0 + 8 nb + 2 t + {0, 1}; bb[nb][2..3] row row0 + 8.
+  auto load_bias = [&](float (&bb)[8][4], int tile) {
+    const int k0 = tile * kBN;
+    const bool full = bias_vec && k0 + kBN <= K;
+#pragma unroll
+    for (int hr = 0; hr < 2; ++hr) {
+      const int64_t roff = bias_off + min(row0 + 8 * hr, bc.rows - 1) * p.bias_s1;
+#pragma unroll
+      for (int nb = 0; nb < 8; ++nb) {
+        const int key = k0 + nb * 8 + 2 * t;
+        float x0 = 0.f, x1 = 0.f;
+        if (!p.bias) {
+        } else if (full && !bias_bf16) {
+          const float2 x = __ldg(reinterpret_cast<const float2*>(static_cast<const float*>(p.bias) + roff + key));
+          x0 = x.x, x1 = x.y;
+        } else if (full) {
+          const uint32_t x = __ldg(reinterpret_cast<const unsigned int*>(static_cast<const uint16_t*>(p.bias) + roff + key));
+          x0 = __uint_as_float(x << 16), x1 = __uint_as_float(x & 0xffff0000u);
+        } else {
+          const int64_t o0 = roff + key * p.bias_s2, o1 = o0 + p.bias_s2;
+          if (bias_bf16) {
+            const uint16_t* const bp = static_cast<const uint16_t*>(p.bias);
+            x0 = key < K ? bf16_bits_to_float(bp[o0]) : 0.f;
+            x1 = key + 1 < K ? bf16_bits_to_float(bp[o1]) : 0.f;
+          } else {
+            const float* const bp = static_cast<const float*>(p.bias);
+            x0 = key < K ? __ldg(bp + o0) : 0.f;
+            x1 = key + 1 < K ? __ldg(bp + o1) : 0.f;
+          }
+        }
+        bb[nb][2 * hr] = x0;
+        bb[nb][2 * hr + 1] = x1;
+      }
+    }
+  };
+
+  load_tile(0);
+  // Q as A fragments, straight from global memory: qa[ks] covers head dims 16 ks .. 16 ks + 15.
+  uint32_t qa[DK / 16][4];
+#pragma unroll
+  for (int ks = 0; ks < DK / 16; ++ks)
+#pragma unroll
+    for (int reg = 0; reg < 4; ++reg) {
+      const int r = row0 + (reg & 1) * 8, c = ks * 16 + (reg >> 1) * 8 + 2 * t;
+      const uint16_t* const qr = q + min(r, bc.rows - 1) * p.q_s1;
+      const uint32_t lo = c < D ? qr[c] : 0u, hi = c + 1 < D ? qr[c + 1] : 0u;
+      qa[ks][reg] = lo | (hi << 16);
+    }
+  float bb[8][4];
+  load_bias(bb, 0);
+  float o[T::kNv][4] = {};
+  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
+
+  for (int tile = 0; tile < n_tiles; ++tile) {
+    if (tile + 1 < n_tiles) {
+      load_tile(tile + 1);
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
+    __syncthreads();
+    const uint16_t* const Ks = stage(tile);
+    const uint16_t* const Vs = Ks + T::kKVElems;
+    const float* const Ms = reinterpret_cast<const float*>(Vs + T::kKVElems);
+    const int k0 = tile * kBN;
+
+    float s[8][4] = {};
+#pragma unroll
+    for (int ks = 0; ks < DK / 16; ++ks)
+#pragma unroll
+      for (int nb = 0; nb < 8; nb += 2) {
+        uint32_t kf[4];
+        ldmatrix_x4(kf, Ks + (nb * 8 + (lane >> 4) * 8 + (lane & 7)) * T::kStride + ks * 16 + ((lane >> 3) & 1) * 8);
+        mma_bf16_16816(s[nb], qa[ks], kf[0], kf[1]);
+        mma_bf16_16816(s[nb + 1], qa[ks], kf[2], kf[3]);
+      }
+#pragma unroll
+    for (int nb = 0; nb < 8; ++nb) {
+      const int key = k0 + nb * 8 + 2 * t;
+      float2 mk = make_float2(1.f, 1.f);
+      if (mask) mk = *reinterpret_cast<const float2*>(Ms + nb * 8 + 2 * t);
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        float x = fmaf(s[nb][e], p.scale, bb[nb][e]);
+        if ((e & 1 ? mk.y : mk.x) == 0.f) x = kMaskedLogit;
+        if (key + (e & 1) >= K) x = -INFINITY;
+        s[nb][e] = x;
+      }
+    }
+    if (tile + 1 < n_tiles) load_bias(bb, tile + 1);  // in flight during the softmax and P v
+
+#pragma unroll
+    for (int hr = 0; hr < 2; ++hr) {
+      float mx = -INFINITY;
+#pragma unroll
+      for (int nb = 0; nb < 8; ++nb) mx = fmaxf(mx, fmaxf(s[nb][2 * hr], s[nb][2 * hr + 1]));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+      const float m_new = fmaxf(m[hr], mx);
+      const float alpha = exp2_approx((m[hr] - m_new) * kLog2e);
+      m[hr] = m_new;
+      float sum = 0.f;
+#pragma unroll
+      for (int nb = 0; nb < 8; ++nb)
+#pragma unroll
+        for (int e = 2 * hr; e < 2 * hr + 2; ++e) {
+          s[nb][e] = exp2_approx((s[nb][e] - m_new) * kLog2e);
+          sum += s[nb][e];
+        }
+      l[hr] = fmaf(l[hr], alpha, sum);
+#pragma unroll
+      for (int nv = 0; nv < T::kNv; ++nv) o[nv][2 * hr] *= alpha, o[nv][2 * hr + 1] *= alpha;
+    }
+
+    // P (accumulator layout of n-blocks 2 kb, 2 kb + 1) is the A fragment of keys 16 kb .. 16 kb + 15.
+#pragma unroll
+    for (int kb = 0; kb < 4; ++kb) {
+      const uint32_t pa[4] = {pack_bf16(s[2 * kb][0], s[2 * kb][1]), pack_bf16(s[2 * kb][2], s[2 * kb][3]),
+                              pack_bf16(s[2 * kb + 1][0], s[2 * kb + 1][1]),
+                              pack_bf16(s[2 * kb + 1][2], s[2 * kb + 1][3])};
+#pragma unroll
+      for (int nv = 0; nv < T::kNv; nv += 2) {
+        uint32_t vf[4];
+        ldmatrix_x4_trans(vf, Vs + (kb * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)) * T::kStride + (nv + (lane >> 4)) * 8);
+        mma_bf16_16816(o[nv], pa, vf[0], vf[1]);
+        mma_bf16_16816(o[nv + 1], pa, vf[2], vf[3]);
+      }
+    }
+    __syncthreads();  // this stage is free for the tile after next
+  }
+
+  const uint16_t* const gate =
+      p.gate ? static_cast<const uint16_t*>(p.gate) + bc.b * p.gate_s0 + bc.q0 * p.gate_s1 + bc.h * p.gate_s2
+             : nullptr;
+  uint16_t* const out = static_cast<uint16_t*>(p.out) + bc.b * p.out_s0 + bc.q0 * p.out_s1 + bc.h * p.out_s2;
+#pragma unroll
+  for (int hr = 0; hr < 2; ++hr) {
+    float lt = l[hr];
+    lt += __shfl_xor_sync(0xffffffffu, lt, 1);
+    lt += __shfl_xor_sync(0xffffffffu, lt, 2);
+    const float inv = 1.0f / lt;
+    const int r = row0 + 8 * hr;
+    if (r >= bc.rows) continue;
+#pragma unroll
+    for (int nv = 0; nv < T::kNv; ++nv)
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        const int col = nv * 8 + 2 * t + e;
+        if (col >= Dv) continue;
+        float x = o[nv][2 * hr + e] * inv;
+        if (gate) x *= sigmoid(bf16_bits_to_float(gate[r * p.gate_s1 + col]));
+        out[r * p.out_s1 + col] = float_to_bf16_bits(x);
+      }
+  }
+}
+
+// ---- Host side --------------------------------------------------------------------------------------------------
+
+bool aligned(const void* ptr, size_t bytes) { return reinterpret_cast<uintptr_t>(ptr) % bytes == 0; }
+
+// FlashAttention's static switch: calls f with the smallest templated head dim >= dh (at least Lowest).
+template <int Lowest, typename F>
+void head_dim_switch(int64_t dh, F&& f) {
+  if constexpr (Lowest <= 8) {
+    if (dh <= 8) return f(std::integral_constant<int, 8>{});
+  }
+  if constexpr (Lowest <= 16) {
+    if (dh <= 16) return f(std::integral_constant<int, 16>{});
+  }
+  if (dh <= 32) {
+    f(std::integral_constant<int, 32>{});
+  } else {
+    f(std::integral_constant<int, 64>{});
+  }
+}
+
+int64_t query_tiles(const FlashAttentionParams& p) { return (p.Q + kBM - 1) / kBM; }
+
+template <typename Kernel>
+void launch(Kernel kernel, size_t smem, const FlashAttentionParams& p, bool vec_a, bool vec_b, cudaStream_t stream,
+            const char* what) {
+  const int64_t n_qtiles = query_tiles(p), blocks = n_qtiles * p.H * p.B;
+  AXF_CHECK(blocks <= INT32_MAX, "flash attention: ", blocks, " blocks exceed the grid limit");
+  AXF_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+  kernel<<<static_cast<unsigned>(blocks), kThreads, smem, stream>>>(p, static_cast<int>(n_qtiles), vec_a, vec_b);
+  AXF_CUDA_CHECK_LAUNCH(what);
+}
+
+}  // namespace
+
+bool flash_attention_supported(const FlashAttentionParams& p) {
+  const bool f32 = p.dtype == ElemType::F32 && p.bias_dtype == ElemType::F32;
+  const bool bf16 = p.dtype == ElemType::BF16 && (p.bias_dtype == ElemType::F32 || p.bias_dtype == ElemType::BF16);
+  return (f32 || bf16) && p.D >= 1 && p.Dv >= 1 && p.D <= kFlashMaxHeadDim && p.Dv <= kFlashMaxHeadDim &&
+         (p.Hk == p.H || p.Hk == 1) && p.Q < (int64_t{1} << 30) && p.K < (int64_t{1} << 30);
+}
+
+void launch_flash_attention(const FlashAttentionParams& p, cudaStream_t stream) {
+  AXF_CHECK(flash_attention_supported(p), "flash attention: unsupported problem (D=", p.D, ", Dv=", p.Dv,
+            ", dtype ", static_cast<int>(p.dtype), ")");
+  if (p.B == 0 || p.Q == 0 || p.H == 0) return;
+  AXF_CHECK(p.K > 0, "attention with no keys");
+  const int64_t dh = p.D > p.Dv ? p.D : p.Dv;
+  if (p.dtype == ElemType::F32) {
+    const bool v_vec = aligned(p.v, 16) && p.Dv % 4 == 0 && p.v_s0 % 4 == 0 && p.v_s1 % 4 == 0 && p.v_s2 % 4 == 0;
+    const bool bias_vec = p.bias && aligned(p.bias, 16) && p.bias_s2 == 1 && p.bias_s0 % 4 == 0 && p.bias_s1 % 4 == 0;
+    head_dim_switch<8>(dh, [&](auto c) {
+      constexpr int DH = decltype(c)::value;
+      launch(flash_attention_f32<DH>, F32Tile<DH>::kSmemBytes, p, v_vec, bias_vec, stream, "flash_attention_f32");
+    });
+  } else {
+    const bool kv_vec = aligned(p.k, 16) && aligned(p.v, 16) && p.D % 8 == 0 && p.Dv % 8 == 0 && p.k_s0 % 8 == 0 &&
+                        p.k_s1 % 8 == 0 && p.k_s2 % 8 == 0 && p.v_s0 % 8 == 0 && p.v_s1 % 8 == 0 && p.v_s2 % 8 == 0;
+    const size_t bias_bytes = p.bias_dtype == ElemType::BF16 ? 2 : 4;
+    const bool bias_vec = p.bias && aligned(p.bias, 2 * bias_bytes) && p.bias_s2 == 1 && p.bias_s0 % 2 == 0 &&
+                          p.bias_s1 % 2 == 0;
+    head_dim_switch<16>(dh, [&](auto c) {
+      constexpr int DK = decltype(c)::value;
+      launch(flash_attention_bf16<DK>, Bf16Tile<DK>::kSmemBytes, p, kv_vec, bias_vec, stream, "flash_attention_bf16");
+    });
+  }
+}
+
+}  // namespace axf::kernels

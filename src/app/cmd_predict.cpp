@@ -173,13 +173,13 @@ int run_predict(int argc, char** argv) {
   runtime::ExecutionContext ctx(*backend, parallel::world(), chunk_config(opts.vm));
   model::Params params;
   {
-    runtime::ScopedTimer t(ctx.timers(), "load parameters");
+    runtime::StageTimer t(ctx, "load parameters");
     params = model::load_params(params_path, cfg, *backend);
   }
   runtime::log_info("parameters: ", params_path.string(), " (sha256 ", params.checksum.substr(0, 16), "...)");
   model::ModelInputs inputs;
   {
-    runtime::ScopedTimer t(ctx.timers(), "load features");
+    runtime::StageTimer t(ctx, "load features");
     inputs = model::load_model_inputs(features_path);
   }
   runtime::log_info("features: ", features_path.string(), ": ", inputs.num_res(), " residues, ", inputs.num_msa(),
@@ -192,7 +192,7 @@ int run_predict(int argc, char** argv) {
   const model::AlphaFoldResult result = model::run_alphafold(ctx, params, cfg, inputs, recycling);
   model::HeadOutputs heads;
   {
-    runtime::ScopedTimer t(ctx.timers(), "heads");
+    runtime::StageTimer t(ctx, "heads");
     heads = model::run_heads(ctx, params, cfg, result.trunk.single, result.trunk.pair, result.trunk.msa,
                              result.structure.single);
   }
@@ -202,7 +202,7 @@ int run_predict(int argc, char** argv) {
       name.compare(name.size() - made_suffix.size(), made_suffix.size(), made_suffix) == 0)
     name.resize(name.size() - made_suffix.size());
   {
-    runtime::ScopedTimer t(ctx.timers(), "write results");
+    runtime::StageTimer t(ctx, "write results");
     ResultFiles files{out_dir, name};
     write_results(files, cfg, params, features_path, inputs, result, heads, *backend, ctx.timers());
   }

@@ -49,7 +49,7 @@ AlphaFoldResult run_alphafold(runtime::ExecutionContext& ctx, const Params& para
     const auto start = std::chrono::steady_clock::now();
     result.trunk = run_trunk(ctx, params, cfg, inputs, prev);
     {
-      runtime::ScopedTimer timer(ctx.timers(), "structure module");
+      runtime::StageTimer timer(ctx, "structure module");
       result.structure = run_structure_module(ctx, params, cfg, result.trunk.single, result.trunk.pair, inputs.aatype,
                                               inputs.seq_mask);
     }

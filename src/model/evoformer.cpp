@@ -41,10 +41,9 @@ void evoformer_iteration(runtime::ExecutionContext& ctx, const Scope& s, const E
 void evoformer_stack(runtime::ExecutionContext& ctx, const Scope& stack_scope, const EvoformerBlockConfig& cfg,
                      int num_blocks, bool is_extra_msa, Tensor& msa, const Tensor& msa_mask, Tensor& pair,
                      const Tensor& pair_mask, const std::string& label) {
-  runtime::ScopedTimer timer(ctx.timers(), label);
+  runtime::StageTimer timer(ctx, label);
   for (int b = 0; b < num_blocks; ++b)
     evoformer_iteration(ctx, stack_scope.block(b), cfg, is_extra_msa, msa, msa_mask, pair, pair_mask);
-  ctx.backend().synchronize();
   runtime::log_info(label, ": ", num_blocks, " blocks, msa ", msa.shape_str(), ", pair ", pair.shape_str(), " in ",
                     timer.seconds(), " s");
 }

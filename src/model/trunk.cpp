@@ -22,28 +22,27 @@ TrunkOutputs run_trunk(runtime::ExecutionContext& ctx, const Params& params, con
   Tensor msa = be.empty({S + T_rows, L, cfg.msa_channel});
   Tensor pair = be.empty({L, L, cfg.pair_channel});
   {
-    runtime::ScopedTimer timer(ctx.timers(), "embeddings");
+    runtime::StageTimer timer(ctx, "embeddings");
     input_embedder(ctx, evo, d, msa, pair);
     recycling_embedder(ctx, evo, cfg, in.aatype, prev, msa, pair);
     relative_position_add(ctx, evo, cfg, in.residue_index, pair);
   }
   if (cfg.templates.enabled && in.templates.count() > 0) {
-    runtime::ScopedTimer timer(ctx.timers(), "template embedding");
+    runtime::StageTimer timer(ctx, "template embedding");
     template_embedding_add(ctx, evo.sub("template_embedding"), cfg.templates, in.templates, d.pair_mask, pair);
-    be.synchronize();
     runtime::log_info("template embedding: ", in.templates.count(), " templates in ", timer.seconds(), " s");
   }
   if (E > 0) {
     Tensor extra = be.empty({E, L, cfg.extra_msa_channel});
     {
-      runtime::ScopedTimer timer(ctx.timers(), "embeddings");
+      runtime::StageTimer timer(ctx, "embeddings");
       extra_msa_embedder(ctx, evo, in, extra);
     }
     evoformer_stack(ctx, evo.sub("extra_msa_stack"), cfg.evoformer, cfg.extra_msa_stack_num_block, true, extra,
                     d.extra_msa_mask, pair, d.pair_mask, "extra MSA stack");
   }
   if (T_rows > 0) {
-    runtime::ScopedTimer timer(ctx.timers(), "embeddings");
+    runtime::StageTimer timer(ctx, "embeddings");
     Tensor rows = msa.slice(0, S, S + T_rows);
     template_torsion_embedder(ctx, evo, in.templates, rows);
   }

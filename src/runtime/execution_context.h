@@ -3,6 +3,9 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
+#include <string>
+#include <utility>
 #include <cstdint>
 
 #include "backend/backend.h"
@@ -41,6 +44,29 @@ class ExecutionContext {
   parallel::Communicator& comm_;
   ChunkConfig chunks_;
   Timers timers_;
+};
+
+// Times a stage of device work: waits for the backend's queued work at the start and at the end, so the stage's
+// time is its own even on asynchronous (CUDA) backends, and adds it to the context's timers.
+class StageTimer {
+ public:
+  StageTimer(ExecutionContext& ctx, std::string stage) : ctx_(ctx), stage_(std::move(stage)) {
+    ctx_.backend().synchronize();
+    start_ = std::chrono::steady_clock::now();
+  }
+  ~StageTimer() { ctx_.timers().add(stage_, seconds()); }
+  StageTimer(const StageTimer&) = delete;
+  StageTimer& operator=(const StageTimer&) = delete;
+  // Seconds so far, after waiting for the queued work.
+  double seconds() const {
+    ctx_.backend().synchronize();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  ExecutionContext& ctx_;
+  std::string stage_;
+  std::chrono::steady_clock::time_point start_;
 };
 
 // Calls fn(begin, end) over [0, total) in pieces of chunk_length(configured, total).

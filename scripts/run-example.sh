@@ -16,5 +16,5 @@ if [ -z "$params" ]; then
   echo "      parameters (alphafold_params_2022-12-06.tar) and run: scripts/run-example.sh params_model_1_ptm.npz"
 fi
 "$build/axialfold" predict --preset model_1_ptm --params "$params" \
-  --features examples/query73/model_inputs.npz --output-dir results/query73
+  --features examples/query73/model_inputs.npz --output-dir results/query73 --name query73
 ls -l results/query73

@@ -1,72 +1,17 @@
 #include "kernels/copy.cuh"
 
 #include "backend/cuda/cuda_check.h"
+#include "core/half_precision.h"
 
 namespace axf::kernels {
 
 namespace {
 
-// Device ports of core/dtype.h so conversions agree bit for bit with the host.
-__device__ __forceinline__ uint16_t to_bf16(float f) {
-  uint32_t u = __float_as_uint(f);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40u);
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return static_cast<uint16_t>(u >> 16);
-}
-__device__ __forceinline__ float from_bf16(uint16_t h) { return __uint_as_float(static_cast<uint32_t>(h) << 16); }
-
-__device__ __forceinline__ uint16_t to_fp16(float f) {
-  const uint32_t x = __float_as_uint(f);
-  const uint32_t sign = (x >> 16) & 0x8000u;
-  const uint32_t abs = x & 0x7fffffffu;
-  if (abs > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u);
-  if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);
-  if (abs < 0x38800000u) {
-    if (abs < 0x33000000u) return static_cast<uint16_t>(sign);
-    const uint32_t exp = abs >> 23;
-    const uint32_t mant = (abs & 0x7fffffu) | 0x800000u;
-    const uint32_t shift = 126 - exp;
-    uint32_t value = mant >> shift;
-    const uint32_t rem = mant & ((1u << shift) - 1u);
-    const uint32_t half = 1u << (shift - 1);
-    if (rem > half || (rem == half && (value & 1u))) ++value;
-    return static_cast<uint16_t>(sign | value);
-  }
-  uint32_t h = (abs - 0x38000000u) >> 13;
-  const uint32_t rem = abs & 0x1fffu;
-  if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) ++h;
-  return static_cast<uint16_t>(sign | h);
-}
-
-__device__ __forceinline__ float from_fp16(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  const uint32_t exp = (h >> 10) & 0x1fu;
-  uint32_t mant = h & 0x3ffu;
-  uint32_t bits;
-  if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else {
-      int e = -1;
-      do {
-        ++e;
-        mant <<= 1;
-      } while ((mant & 0x400u) == 0);
-      bits = sign | ((127 - 15 - e) << 23) | ((mant & 0x3ffu) << 13);
-    }
-  } else if (exp == 31) {
-    bits = sign | 0x7f800000u | (mant << 13);
-  } else {
-    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-  }
-  return __uint_as_float(bits);
-}
-
 __device__ __forceinline__ float load_float(const void* base, int64_t i, ElemType t) {
   switch (t) {
     case ElemType::F32: return static_cast<const float*>(base)[i];
-    case ElemType::BF16: return from_bf16(static_cast<const uint16_t*>(base)[i]);
-    case ElemType::F16: return from_fp16(static_cast<const uint16_t*>(base)[i]);
+    case ElemType::BF16: return core::bf16_to_float(static_cast<const uint16_t*>(base)[i]);
+    case ElemType::F16: return core::fp16_to_float(static_cast<const uint16_t*>(base)[i]);
     case ElemType::I32: return static_cast<float>(static_cast<const int32_t*>(base)[i]);
   }
   return 0.f;
@@ -75,8 +20,8 @@ __device__ __forceinline__ float load_float(const void* base, int64_t i, ElemTyp
 __device__ __forceinline__ void store_float(void* base, int64_t i, ElemType t, float v) {
   switch (t) {
     case ElemType::F32: static_cast<float*>(base)[i] = v; break;
-    case ElemType::BF16: static_cast<uint16_t*>(base)[i] = to_bf16(v); break;
-    case ElemType::F16: static_cast<uint16_t*>(base)[i] = to_fp16(v); break;
+    case ElemType::BF16: static_cast<uint16_t*>(base)[i] = core::float_to_bf16(v); break;
+    case ElemType::F16: static_cast<uint16_t*>(base)[i] = core::float_to_fp16(v); break;
     case ElemType::I32: static_cast<int32_t*>(base)[i] = static_cast<int32_t>(v); break;
   }
 }

@@ -2,8 +2,9 @@
 #pragma once
 
 #include <cstdint>
-#include <cstring>
 #include <string>
+
+#include "core/half_precision.h"
 
 namespace axf::core {
 
@@ -13,23 +14,7 @@ size_t dtype_size(DType t);
 std::string dtype_name(DType t);     // "fp32", "bf16", "fp16", "int32"
 DType parse_dtype(const std::string& name);  // accepts the names above; throws otherwise
 
-// bf16: the upper 16 bits of an fp32, rounded to nearest even; NaN stays NaN.
-inline uint16_t float_to_bf16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40u);
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return static_cast<uint16_t>(u >> 16);
-}
-inline float bf16_to_float(uint16_t h) {
-  uint32_t u = static_cast<uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-
-// IEEE binary16, round to nearest even, with subnormals, infinities and NaN.
-uint16_t float_to_fp16(float f);
-float fp16_to_float(uint16_t h);
+// Element conversions (float_to_bf16, bf16_to_float, float_to_fp16, fp16_to_float) live in half_precision.h,
+// shared with the CUDA kernels.
 
 }  // namespace axf::core

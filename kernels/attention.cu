@@ -64,7 +64,7 @@ void launch_attention(const AttentionParams& p, const AttentionPlan& plan, float
         g.ldc = p.K;
         g.stride_c = p.H * block;
         g.batch = nb;
-        gemm_f32(handle, g, "attention logits");
+        gemm(handle, g, "attention logits");
       }
       SoftmaxParams s;
       s.logits = workspace;
@@ -101,7 +101,7 @@ void launch_attention(const AttentionParams& p, const AttentionPlan& plan, float
         g.ldc = ld_or(qc, p.out_s1, p.Dv);
         g.stride_c = p.out_s0;
         g.batch = nb;
-        gemm_f32(handle, g, "attention output");
+        gemm(handle, g, "attention output");
       }
     }
   }

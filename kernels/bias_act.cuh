@@ -4,6 +4,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include "kernels/copy.cuh"
 #include "kernels/rows.cuh"
 
 namespace axf::kernels {
@@ -11,9 +12,10 @@ namespace axf::kernels {
 enum class Act : int { None = 0, Relu = 1, Sigmoid = 2 };
 
 struct BiasActParams {
-  const float* src = nullptr;  // [rows, cols] with row stride src_ld; nullptr: the output's own values
+  const float* src = nullptr;  // fp32 [rows, cols] with row stride src_ld; nullptr: the output's own values
   int64_t src_ld = 0;
-  float* out = nullptr;
+  void* out = nullptr;         // fp32 or bf16 (out_type)
+  ElemType out_type = ElemType::F32;
   RowLayout out_rows;
   const float* bias = nullptr;  // [cols] contiguous, or nullptr
   Act act = Act::None;

@@ -1,6 +1,7 @@
 #include "kernels/elementwise.cuh"
 
 #include "backend/cuda/cuda_check.h"
+#include "kernels/elem_io.cuh"
 #include "kernels/rows_device.cuh"
 
 namespace axf::kernels {
@@ -10,8 +11,11 @@ namespace {
 // Rows longer than this are split into several work items, so a single long row still spreads over the GPU.
 constexpr int64_t kChunkCols = 1024;
 
+template <class TD, class TS>
 __global__ void __launch_bounds__(kRowBlock) elementwise_kernel(const ElementwiseParams p, int group,
                                                                 int64_t chunks) {
+  TD* dst = static_cast<TD*>(p.dst);
+  const TS* src = static_cast<const TS*>(p.src);
   const GroupIndex g = group_index(group);
   const int64_t cols = p.dst_rows.cols;
   const int64_t items = p.dst_rows.rows * chunks;
@@ -24,28 +28,31 @@ __global__ void __launch_bounds__(kRowBlock) elementwise_kernel(const Elementwis
       c0 = (item - r * chunks) * kChunkCols;
     }
     const int64_t c1 = min(cols, c0 + kChunkCols);
-    float* d = p.dst + row_offset(p.dst_rows, r);
+    TD* d = dst + row_offset(p.dst_rows, r);
     switch (p.op) {
       case ElementwiseOp::Add: {
-        const float* s = p.src + row_offset(p.src_rows, r);
-        for (int64_t c = c0 + g.lane; c < c1; c += group) d[c] += s[c];
+        const TS* s = src + row_offset(p.src_rows, r);
+        for (int64_t c = c0 + g.lane; c < c1; c += group) st(d + c, ld(d + c) + ld(s + c));
         break;
       }
       case ElementwiseOp::SigmoidMul: {
-        const float* s = p.src + row_offset(p.src_rows, r);
-        for (int64_t c = c0 + g.lane; c < c1; c += group) d[c] *= sigmoidf_ref(s[c]);
+        const TS* s = src + row_offset(p.src_rows, r);
+        for (int64_t c = c0 + g.lane; c < c1; c += group) st(d + c, ld(d + c) * sigmoidf_ref(ld(s + c)));
         break;
       }
       case ElementwiseOp::MulRows: {
-        const float scale = p.src[row_offset(p.src_rows, r)];
-        for (int64_t c = c0 + g.lane; c < c1; c += group) d[c] *= scale;
+        const float scale = ld(src + row_offset(p.src_rows, r));
+        for (int64_t c = c0 + g.lane; c < c1; c += group) st(d + c, ld(d + c) * scale);
         break;
       }
       case ElementwiseOp::Relu:
-        for (int64_t c = c0 + g.lane; c < c1; c += group) d[c] = d[c] > 0.f ? d[c] : 0.f;
+        for (int64_t c = c0 + g.lane; c < c1; c += group) {
+          const float v = ld(d + c);
+          st(d + c, v > 0.f ? v : 0.f);
+        }
         break;
       case ElementwiseOp::Fill:
-        for (int64_t c = c0 + g.lane; c < c1; c += group) d[c] = p.value;
+        for (int64_t c = c0 + g.lane; c < c1; c += group) st(d + c, p.value);
         break;
     }
   }
@@ -58,7 +65,12 @@ void launch_elementwise(const ElementwiseParams& p, cudaStream_t stream) {
   if (rows == 0 || cols == 0) return;
   const int group = row_group_size(cols);
   const int64_t chunks = (cols + kChunkCols - 1) / kChunkCols;
-  elementwise_kernel<<<row_grid(rows * chunks, group), kRowBlock, 0, stream>>>(p, group, chunks);
+  // Ops without a source read dst's type for both (one instance fewer to pick from).
+  const bool has_src = p.op == ElementwiseOp::Add || p.op == ElementwiseOp::SigmoidMul || p.op == ElementwiseOp::MulRows;
+  dispatch_float_types(p.dst_type, has_src ? p.src_type : p.dst_type, "elementwise", [&](auto td, auto ts) {
+    elementwise_kernel<decltype(td), decltype(ts)>
+        <<<row_grid(rows * chunks, group), kRowBlock, 0, stream>>>(p, group, chunks);
+  });
   AXF_CUDA_CHECK_LAUNCH("elementwise_kernel");
 }
 

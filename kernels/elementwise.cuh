@@ -1,9 +1,11 @@
-// Row-wise element-wise operations on fp32 tensors with a dense last dim: add, sigmoid gating, per-row scale,
-// ReLU and fill. One kernel, the operation chosen at run time (a uniform branch), so there is one instance.
+// Row-wise element-wise operations on tensors with a dense last dim (fp32 or bf16 each, fp32 arithmetic): add,
+// sigmoid gating, per-row scale, ReLU and fill. One kernel per pair of dtypes, the operation chosen at run time
+// (a uniform branch).
 #pragma once
 
 #include <cuda_runtime_api.h>
 
+#include "kernels/copy.cuh"
 #include "kernels/rows.cuh"
 
 namespace axf::kernels {
@@ -18,9 +20,11 @@ enum class ElementwiseOp : int {
 
 struct ElementwiseParams {
   ElementwiseOp op = ElementwiseOp::Fill;
-  float* dst = nullptr;
+  void* dst = nullptr;
+  ElemType dst_type = ElemType::F32;
   RowLayout dst_rows;
-  const float* src = nullptr;  // Add, SigmoidMul: same rows and cols as dst; MulRows: same rows, one col
+  const void* src = nullptr;  // Add, SigmoidMul: same rows and cols as dst; MulRows: same rows, one col
+  ElemType src_type = ElemType::F32;
   RowLayout src_rows;
   float value = 0.f;
 };

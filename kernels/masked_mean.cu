@@ -1,6 +1,7 @@
 #include "kernels/masked_mean.cuh"
 
 #include "backend/cuda/cuda_check.h"
+#include "kernels/elem_io.cuh"
 
 namespace axf::kernels {
 
@@ -9,6 +10,7 @@ namespace {
 constexpr int kTileCols = 32;
 constexpr int kKeySplit = 8;
 
+template <class TX, class TO>
 __global__ void __launch_bounds__(kTileCols * kKeySplit) masked_mean_kernel(const MaskedMeanParams p) {
   __shared__ float acc_s[kKeySplit][kTileCols];
   __shared__ float msum_s[kKeySplit];
@@ -16,13 +18,13 @@ __global__ void __launch_bounds__(kTileCols * kKeySplit) masked_mean_kernel(cons
   const int tx = threadIdx.x, ty = threadIdx.y;
   const int64_t c = static_cast<int64_t>(blockIdx.y) * kTileCols + tx;
   const bool valid = c < p.C;
-  const float* xb = p.x + b * p.x_sb;
+  const TX* xb = static_cast<const TX*>(p.x) + b * p.x_sb;
   const float* mb = p.mask + b * p.mask_sb;
   float acc = 0.f, msum = 0.f;
   for (int64_t k = ty; k < p.K; k += kKeySplit) {
     const float w = mb[k * p.mask_sk];
     msum += w;
-    if (valid) acc += w * xb[k * p.x_sk + c];
+    if (valid) acc += w * ld(xb + k * p.x_sk + c);
   }
   acc_s[ty][tx] = acc;
   if (tx == 0) msum_s[ty] = msum;
@@ -33,7 +35,7 @@ __global__ void __launch_bounds__(kTileCols * kKeySplit) masked_mean_kernel(cons
       a += acc_s[i][tx];
       m += msum_s[i];
     }
-    if (valid) p.out[b * p.out_sb + c] = a / (m + p.eps);
+    if (valid) st(static_cast<TO*>(p.out) + b * p.out_sb + c, a / (m + p.eps));
   }
 }
 
@@ -45,7 +47,9 @@ void launch_masked_mean(const MaskedMeanParams& p, cudaStream_t stream) {
   const int64_t tiles = (p.C + kTileCols - 1) / kTileCols;
   AXF_CHECK(tiles <= 65535, "masked_mean: ", p.C, " channels exceed the grid limit");
   const dim3 grid(static_cast<unsigned>(p.B), static_cast<unsigned>(tiles));
-  masked_mean_kernel<<<grid, dim3(kTileCols, kKeySplit), 0, stream>>>(p);
+  dispatch_float_types(p.x_type, p.out_type, "masked_mean", [&](auto tx, auto to) {
+    masked_mean_kernel<decltype(tx), decltype(to)><<<grid, dim3(kTileCols, kKeySplit), 0, stream>>>(p);
+  });
   AXF_CUDA_CHECK_LAUNCH("masked_mean_kernel");
 }
 

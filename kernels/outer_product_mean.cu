@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "backend/cuda/cuda_check.h"
-#include "kernels/gemm.cuh"
+#include "kernels/elem_io.cuh"
 #include "kernels/rows_device.cuh"
 
 namespace axf::kernels {
@@ -13,13 +13,14 @@ namespace {
 constexpr int kPermuteBlock = 256;
 
 // [ri, A, L, Bc] -> [ri, L, A, Bc]: one block per (i, j), threads over the A*Bc contiguous output elements.
-__global__ void __launch_bounds__(kPermuteBlock) permute_outer_kernel(const float* __restrict__ src,
-                                                                      float* __restrict__ dst, int64_t L, int A,
+template <class T>
+__global__ void __launch_bounds__(kPermuteBlock) permute_outer_kernel(const T* __restrict__ src,
+                                                                      T* __restrict__ dst, int64_t L, int A,
                                                                       int Bc) {
   const int64_t ij = blockIdx.x;
   const int64_t i = ij / L, j = ij - i * L;
   const int ab = A * Bc;
-  float* d = dst + ij * ab;
+  T* d = dst + ij * ab;
   for (int e = threadIdx.x; e < ab; e += kPermuteBlock) {
     const int a = e / Bc, b = e - a * Bc;
     d[e] = src[((i * A + a) * L + j) * Bc + b];
@@ -27,10 +28,11 @@ __global__ void __launch_bounds__(kPermuteBlock) permute_outer_kernel(const floa
 }
 
 // out.row(row0*L + n)[c] (+)= (res[n, c] + bias[c]) / (eps + norm.row(row0 + n / L)[n % L]).
+template <class TO>
 __global__ void __launch_bounds__(kRowBlock) opm_epilogue_kernel(const float* __restrict__ res, int64_t n_rows,
                                                                  int64_t L, int64_t Cz, const float* bias,
                                                                  const float* norm, const RowLayout norm_rows,
-                                                                 float* out, const RowLayout out_rows, int64_t row0,
+                                                                 TO* out, const RowLayout out_rows, int64_t row0,
                                                                  float eps, bool accumulate, int group) {
   const GroupIndex g = group_index(group);
   for (int64_t base = g.base; base < n_rows; base += g.step) {
@@ -39,13 +41,15 @@ __global__ void __launch_bounds__(kRowBlock) opm_epilogue_kernel(const float* __
     const int64_t i = n / L, j = n - i * L;
     const float denom = eps + norm[row_offset(norm_rows, row0 + i) + j];
     const float* r = res + n * Cz;
-    float* o = out + row_offset(out_rows, row0 * L + n);
+    TO* o = out + row_offset(out_rows, row0 * L + n);
     for (int64_t c = g.lane; c < Cz; c += group) {
       const float v = (r[c] + bias[c]) / denom;
-      o[c] = accumulate ? o[c] + v : v;
+      st(o + c, accumulate ? ld(o + c) + v : v);
     }
   }
 }
+
+int64_t align256(int64_t bytes) { return (bytes + 255) / 256 * 256; }
 
 }  // namespace
 
@@ -55,42 +59,52 @@ int64_t outer_product_mean_chunk_rows(const OuterProductMeanParams& p, size_t bu
 }
 
 size_t outer_product_mean_workspace_bytes(const OuterProductMeanParams& p, int64_t chunk_rows) {
-  // outer and its permuted copy, then the projected result.
-  return static_cast<size_t>(chunk_rows * p.L * (2 * p.A * p.Bc + p.Cz)) * sizeof(float);
+  // outer and its permuted copy (in the input dtype), then the projected result (fp32), each 256-byte aligned.
+  const int64_t esize = p.in_type == ElemType::BF16 ? 2 : 4;
+  return static_cast<size_t>(2 * align256(chunk_rows * p.L * p.A * p.Bc * esize) + chunk_rows * p.L * p.Cz * 4);
 }
 
-void launch_outer_product_mean(const OuterProductMeanParams& p, int64_t chunk_rows, float* workspace,
+void launch_outer_product_mean(const OuterProductMeanParams& p, int64_t chunk_rows, void* workspace,
                                cublasHandle_t handle, cudaStream_t stream) {
   if (p.rows == 0 || p.L == 0 || p.Cz == 0) return;
   AXF_CHECK(p.A * p.Bc <= 0x7fffffffll, "outer_product_mean: ", p.A, " x ", p.Bc, " channels are too many");
   const int64_t L = p.L, ab = p.A * p.Bc;
-  float* outer = workspace;
-  float* permuted = outer + chunk_rows * p.A * L * p.Bc;
-  float* res = permuted + chunk_rows * L * ab;
+  const int64_t esize = p.in_type == ElemType::BF16 ? 2 : 4;
+  char* outer = static_cast<char*>(workspace);
+  char* permuted = outer + align256(chunk_rows * p.A * L * p.Bc * esize);
+  float* res = reinterpret_cast<float*>(permuted + align256(chunk_rows * L * ab * esize));
   for (int64_t r0 = 0; r0 < p.rows; r0 += chunk_rows) {
     const int64_t ri = std::min(chunk_rows, p.rows - r0);
     const int64_t i0 = p.row_begin + r0;
     // outer[(i,a), (j,b)] = left[:, i0:i0+ri, :]^T @ right   (left viewed as [S, L*A], right as [S, L*Bc])
     GemmParams g1;
+    g1.ab_type = g1.c_type = p.in_type;
+    g1.math = p.math;
     g1.trans_a = true;
     g1.m = ri * p.A;
     g1.n = L * p.Bc;
     g1.k = p.S;
-    g1.a = p.left + i0 * p.A;
+    g1.a = static_cast<const char*>(p.left) + i0 * p.A * esize;
     g1.lda = L * p.A;
     g1.b = p.right;
     g1.ldb = L * p.Bc;
     g1.c = outer;
     g1.ldc = L * p.Bc;
-    gemm_f32(handle, g1, "outer_product_mean outer");
+    gemm(handle, g1, "outer_product_mean outer");
     if (ab > 0) {
       AXF_CHECK(ri * L <= 0x7fffffffll, "outer_product_mean: block of ", ri * L, " pairs exceeds the grid limit");
-      permute_outer_kernel<<<static_cast<unsigned>(ri * L), kPermuteBlock, 0, stream>>>(
-          outer, permuted, L, static_cast<int>(p.A), static_cast<int>(p.Bc));
+      dispatch_float_type(p.in_type, "outer_product_mean", [&](auto t) {
+        using T = decltype(t);
+        permute_outer_kernel<T><<<static_cast<unsigned>(ri * L), kPermuteBlock, 0, stream>>>(
+            reinterpret_cast<const T*>(outer), reinterpret_cast<T*>(permuted), L, static_cast<int>(p.A),
+            static_cast<int>(p.Bc));
+      });
       AXF_CUDA_CHECK_LAUNCH("permute_outer_kernel");
     }
     // res[(i,j), :] = permuted[(i,j), (a,b)] @ w
     GemmParams g2;
+    g2.ab_type = p.in_type;
+    g2.math = p.math;
     g2.m = ri * L;
     g2.n = p.Cz;
     g2.k = ab;
@@ -100,10 +114,14 @@ void launch_outer_product_mean(const OuterProductMeanParams& p, int64_t chunk_ro
     g2.ldb = p.Cz;
     g2.c = res;
     g2.ldc = p.Cz;
-    gemm_f32(handle, g2, "outer_product_mean projection");
+    gemm(handle, g2, "outer_product_mean projection");
     const int group = row_group_size(p.Cz);
-    opm_epilogue_kernel<<<row_grid(ri * L, group), kRowBlock, 0, stream>>>(
-        res, ri * L, L, p.Cz, p.bias, p.norm, p.norm_rows, p.out, p.out_rows, r0, p.eps, p.accumulate, group);
+    dispatch_float_type(p.out_type, "outer_product_mean output", [&](auto to) {
+      using TO = decltype(to);
+      opm_epilogue_kernel<TO><<<row_grid(ri * L, group), kRowBlock, 0, stream>>>(
+          res, ri * L, L, p.Cz, p.bias, p.norm, p.norm_rows, static_cast<TO*>(p.out), p.out_rows, r0, p.eps,
+          p.accumulate, group);
+    });
     AXF_CUDA_CHECK_LAUNCH("opm_epilogue_kernel");
   }
 }

@@ -3,7 +3,8 @@
 //   outer[(i,a), (j,b)] = sum_s left[s,i,a] right[s,j,b]          (one GEMM, k = S)
 //   permute to [(i,j), (a,b)], then res[(i,j), :] = outer @ w      (one GEMM, k = A*Bc)
 //   out[i,j,:] (+)= (res + bias) / (eps + norm[i,j])               (epilogue kernel)
-// Blocks of rows are sized so the three buffers fit the workspace.
+// Blocks of rows are sized so the three buffers fit the workspace. left, right and w share one dtype (fp32, or bf16
+// on the tensor cores: outer and its permuted copy are then bf16 too, as in a bf16 einsum); res is fp32.
 #pragma once
 
 #include <cublas_v2.h>
@@ -12,19 +13,24 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/copy.cuh"
+#include "kernels/gemm.cuh"
 #include "kernels/rows.cuh"
 
 namespace axf::kernels {
 
 struct OuterProductMeanParams {
-  const float* left = nullptr;   // [S, L, A] contiguous
-  const float* right = nullptr;  // [S, L, Bc] contiguous
+  const void* left = nullptr;   // [S, L, A] contiguous
+  const void* right = nullptr;  // [S, L, Bc] contiguous
   int64_t S = 0, L = 0, A = 0, Bc = 0, Cz = 0;
-  const float* w = nullptr;     // [A*Bc, Cz] contiguous
+  const void* w = nullptr;      // [A*Bc, Cz] contiguous
+  ElemType in_type = ElemType::F32;  // of left, right and w
+  GemmMath math = GemmMath::Fp32;
   const float* bias = nullptr;  // [Cz] contiguous
   const float* norm = nullptr;
   RowLayout norm_rows;  // rows of L
-  float* out = nullptr;
+  void* out = nullptr;
+  ElemType out_type = ElemType::F32;
   RowLayout out_rows;  // rows * L rows of Cz
   int64_t rows = 0, row_begin = 0;
   float eps = 1e-3f;
@@ -35,7 +41,7 @@ struct OuterProductMeanParams {
 int64_t outer_product_mean_chunk_rows(const OuterProductMeanParams& p, size_t budget_bytes);
 size_t outer_product_mean_workspace_bytes(const OuterProductMeanParams& p, int64_t chunk_rows);
 
-void launch_outer_product_mean(const OuterProductMeanParams& p, int64_t chunk_rows, float* workspace,
+void launch_outer_product_mean(const OuterProductMeanParams& p, int64_t chunk_rows, void* workspace,
                                cublasHandle_t handle, cudaStream_t stream);
 
 }  // namespace axf::kernels

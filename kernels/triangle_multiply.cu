@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "backend/cuda/cuda_check.h"
-#include "kernels/gemm.cuh"
+#include "kernels/elem_io.cuh"
 #include "kernels/rows_device.cuh"
 
 namespace axf::kernels {
@@ -15,8 +15,9 @@ constexpr int kTileRows = 8;
 
 // Tile of 32 channels x 32 positions: read along positions (coalesced in src), write along channels
 // (coalesced in each output row). The +1 column keeps the shared-memory transpose free of bank conflicts.
+template <class TO>
 __global__ void __launch_bounds__(kTile * kTileRows) scatter_channels_kernel(const float* __restrict__ src, int64_t C,
-                                                                            int64_t N, float* out,
+                                                                            int64_t N, TO* out,
                                                                             const RowLayout out_rows, int64_t row0) {
   __shared__ float tile[kTile][kTile + 1];
   const int64_t n0 = static_cast<int64_t>(blockIdx.x) * kTile, c0 = static_cast<int64_t>(blockIdx.y) * kTile;
@@ -28,20 +29,24 @@ __global__ void __launch_bounds__(kTile * kTileRows) scatter_channels_kernel(con
   __syncthreads();
   for (int i = ty; i < kTile; i += kTileRows) {
     const int64_t n = n0 + i, c = c0 + tx;
-    if (n < N && c < C) out[row_offset(out_rows, row0 + n) + c] = tile[tx][i];
+    if (n < N && c < C) st(out + row_offset(out_rows, row0 + n) + c, tile[tx][i]);
   }
 }
 
 }  // namespace
 
-void launch_scatter_channels(const float* src, int64_t C, int64_t N, float* out, const RowLayout& out_rows,
-                             int64_t row0, cudaStream_t stream) {
+void launch_scatter_channels(const float* src, int64_t C, int64_t N, void* out, ElemType out_type,
+                             const RowLayout& out_rows, int64_t row0, cudaStream_t stream) {
   if (C == 0 || N == 0) return;
   const int64_t gx = (N + kTile - 1) / kTile, gy = (C + kTile - 1) / kTile;
   AXF_CHECK(gx <= 0x7fffffffll && gy <= 65535, "scatter_channels: ", N, " positions x ", C,
             " channels exceed the grid limits");
   const dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy));
-  scatter_channels_kernel<<<grid, dim3(kTile, kTileRows), 0, stream>>>(src, C, N, out, out_rows, row0);
+  dispatch_float_type(out_type, "triangle_multiply output", [&](auto to) {
+    using TO = decltype(to);
+    scatter_channels_kernel<TO>
+        <<<grid, dim3(kTile, kTileRows), 0, stream>>>(src, C, N, static_cast<TO*>(out), out_rows, row0);
+  });
   AXF_CUDA_CHECK_LAUNCH("scatter_channels_kernel");
 }
 
@@ -54,6 +59,9 @@ void launch_triangle_multiply(const TriangleMultiplyParams& p, int64_t chunk_row
                               cublasHandle_t handle, cudaStream_t stream) {
   if (p.rows == 0 || p.L == 0 || p.C == 0) return;
   const int64_t L = p.L, plane = L * L;
+  const size_t esize = p.in_type == ElemType::BF16 ? 2 : 4;
+  const char* left = static_cast<const char*>(p.left);
+  const char* right = static_cast<const char*>(p.right);
   for (int64_t r0 = 0; r0 < p.rows; r0 += chunk_rows) {
     const int64_t rc = std::min(chunk_rows, p.rows - r0);
     const int64_t i0 = p.row_begin + r0;
@@ -65,27 +73,29 @@ void launch_triangle_multiply(const TriangleMultiplyParams& p, int64_t chunk_row
     g.ldc = L;
     g.stride_c = rc * L;
     g.batch = p.C;
+    g.ab_type = p.in_type;
+    g.math = p.math;
     if (!p.incoming) {
       // tmp[c] = left[c][i0:i0+rc, :] @ right[c]^T
-      g.a = p.left + i0 * L;
+      g.a = left + i0 * L * esize;
       g.lda = L;
       g.stride_a = plane;
-      g.b = p.right;
+      g.b = right;
       g.trans_b = true;
       g.ldb = L;
       g.stride_b = plane;
     } else {
       // tmp[c] = right[c][:, i0:i0+rc]^T @ left[c]
-      g.a = p.right + i0;
+      g.a = right + i0 * esize;
       g.trans_a = true;
       g.lda = L;
       g.stride_a = plane;
-      g.b = p.left;
+      g.b = left;
       g.ldb = L;
       g.stride_b = plane;
     }
-    gemm_f32(handle, g, "triangle_multiply");
-    launch_scatter_channels(workspace, p.C, rc * L, p.out, p.out_rows, r0 * L, stream);
+    gemm(handle, g, "triangle_multiply");
+    launch_scatter_channels(workspace, p.C, rc * L, p.out, p.out_type, p.out_rows, r0 * L, stream);
   }
 }
 

@@ -11,17 +11,22 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/copy.cuh"
+#include "kernels/gemm.cuh"
 #include "kernels/rows.cuh"
 
 namespace axf::kernels {
 
 struct TriangleMultiplyParams {
-  const float* left = nullptr;   // [C, L, L] contiguous
-  const float* right = nullptr;  // [C, L, L] contiguous
+  const void* left = nullptr;   // [C, L, L] contiguous
+  const void* right = nullptr;  // [C, L, L] contiguous
+  ElemType in_type = ElemType::F32;   // of left and right: fp32 or bf16 (tensor cores)
+  GemmMath math = GemmMath::Fp32;
   int64_t C = 0, L = 0;
   int64_t rows = 0, row_begin = 0;  // output rows i in [row_begin, row_begin + rows)
   bool incoming = false;
-  float* out = nullptr;
+  void* out = nullptr;
+  ElemType out_type = ElemType::F32;
   RowLayout out_rows;  // rows * L rows of C
 };
 
@@ -34,8 +39,9 @@ inline size_t triangle_multiply_workspace_bytes(const TriangleMultiplyParams& p,
 void launch_triangle_multiply(const TriangleMultiplyParams& p, int64_t chunk_rows, float* workspace,
                               cublasHandle_t handle, cudaStream_t stream);
 
-// out.row(row0 + n)[c] = src[c * N + n] for n < N, c < C (used by triangle multiply; a tiled transpose).
-void launch_scatter_channels(const float* src, int64_t C, int64_t N, float* out, const RowLayout& out_rows,
-                             int64_t row0, cudaStream_t stream);
+// out.row(row0 + n)[c] = src[c * N + n] for n < N, c < C (used by triangle multiply; a tiled transpose); out is
+// fp32 or bf16.
+void launch_scatter_channels(const float* src, int64_t C, int64_t N, void* out, ElemType out_type,
+                             const RowLayout& out_rows, int64_t row0, cudaStream_t stream);
 
 }  // namespace axf::kernels

@@ -5,7 +5,8 @@
 # bench.txt (tables), bench.json (every number), bench.log (progress) and build.log go to $OUT.
 #
 # Usage: scripts/bench-gpu.sh [budget_seconds]      (default 540: the whole script, build included)
-# Environment: BENCH_LENGTHS (default 256,512,1024), BENCH_ARCHS (default 90a), BENCH_ARGS (more bench options;
+# Environment: BENCH_LENGTHS (default 256,512,1024), BENCH_ARCHS (default 90a), BENCH_PRECISION (fp32, tf32 or
+# bf16; default bf16), BENCH_SECTIONS (default "--ops --modules --model"), BENCH_ARGS (more bench options;
 # default "--repeat 5 --warmup 1" to fit the budget; set it to "" for the command's defaults of 10 and 2)
 # Lengths run in order; an item whose estimated time ((L/L_prev)^2.5 times the previous one) does not fit what is
 # left of the budget is skipped and shown as skipped; `timeout` guards the rest.
@@ -37,8 +38,8 @@ fi
 # The bench's own budget leaves 20 s for teardown; timeout is the hard stop (the JSON is rewritten after every
 # item, so a stopped run still leaves its numbers).
 rc=0
-timeout --kill-after=10 "$(( left - 5 ))" "$build/axialfold" bench --device cuda --ops --modules --model \
-  --lengths "$lengths" --time-budget "$(( left - 25 ))" --json "$out/bench.json" ${BENCH_ARGS---repeat 5 --warmup 1} \
+timeout --kill-after=10 "$(( left - 5 ))" "$build/axialfold" bench --device cuda ${BENCH_SECTIONS:---ops --modules --model} \
+  --precision "${BENCH_PRECISION:-bf16}" --lengths "$lengths" --time-budget "$(( left - 25 ))" --json "$out/bench.json" ${BENCH_ARGS---repeat 5 --warmup 1} \
   > "$out/bench.txt" 2> "$out/bench.log" || rc=$?
 echo "bench exit code ${rc} after $(( $(date +%s) - start )) s (124: stopped by timeout)" | tee "$out/status.txt"
 tail -5 "$out/bench.log"

@@ -76,6 +76,8 @@ int run_bench(int argc, char** argv) {
       "check-samples", po::value<int>()->default_value(256),
       "output rows per op compared with a double-precision reference")(
       "seed", po::value<uint64_t>()->default_value(0), "seed of the random inputs and parameters")(
+      "precision", po::value<std::string>()->default_value("fp32"),
+      "precision of the modules and model sections: fp32, tf32 or bf16 (as predict --precision)")(
       "time-budget", po::value<double>()->default_value(0.0),
       "seconds for the sections; items estimated not to fit are skipped (0 = no budget)")(
       "json", po::value<std::string>(), "write every number to this JSON file");
@@ -103,6 +105,7 @@ int run_bench(int argc, char** argv) {
   o.extra = vm["extra"].as<int64_t>();
   o.templates = vm["templates"].as<int64_t>();
   o.seed = vm["seed"].as<uint64_t>();
+  o.precision = runtime::parse_precision(vm["precision"].as<std::string>());
   o.time_budget = vm["time-budget"].as<double>();
   o.chunks = chunk_config(vm);
   o.config = model_config_from(opts, vm["preset"].as<std::string>());

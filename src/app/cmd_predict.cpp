@@ -21,6 +21,7 @@
 #include "model/alphafold.h"
 #include "model/heads.h"
 #include "runtime/log.h"
+#include "runtime/precision.h"
 
 namespace axf::app {
 
@@ -115,12 +116,16 @@ int run_predict(int argc, char** argv) {
       "output-dir", po::value<std::string>(), "directory for the result files (required)")(
       "preset", po::value<std::string>()->default_value("model_1_ptm"), "model preset (model_1..5, *_ptm)")(
       "device", po::value<std::string>()->default_value("cpu"), "compute device: cpu, cuda or cuda:N")(
-      "precision", po::value<std::string>()->default_value("fp32"), "compute precision: fp32")(
+      "precision", po::value<std::string>()->default_value("fp32"),
+      "compute precision: fp32 (true fp32), tf32 (fp32 with TF32 GEMMs, CUDA) or bf16 (bf16 trunk activations and "
+      "weights, fp32 accumulation, statistics and structure module; CUDA)")(
       "threads", po::value<int>()->default_value(0), "CPU threads (0 = all cores)")(
       "recycles", po::value<int>(), "recycling iterations (default: the preset's 3, i.e. 4 passes)")(
       "early-stop-tolerance", po::value<double>()->default_value(0.0),
       "stop recycling when the CA distance matrix changes by less than this RMS (Angstrom; 0 = never)")(
-      "name", po::value<std::string>(), "base name of the result files (default: the features file's stem)");
+      "name", po::value<std::string>(), "base name of the result files (default: the features file's stem)")(
+      "no-template-cache", po::bool_switch(),
+      "recompute the template stack on every recycle instead of keeping its [T, L, L, 64] output (less memory)");
   add_chunk_options(desc);
   const std::string usage =
       "usage: axialfold predict --params params_model_1_ptm.npz (--features inputs.npz | --fasta query.fasta\n"
@@ -141,8 +146,7 @@ int run_predict(int argc, char** argv) {
   }
   const std::string device = opts.vm["device"].as<std::string>();
   AXF_CHECK(device == "cpu" || device.rfind("cuda", 0) == 0, "--device ", device, ": expected cpu, cuda or cuda:N");
-  AXF_CHECK(opts.vm["precision"].as<std::string>() == "fp32", "--precision ", opts.vm["precision"].as<std::string>(),
-            ": only fp32 is implemented so far");
+  const runtime::Precision precision = runtime::parse_precision(opts.vm["precision"].as<std::string>());
 
   const std::filesystem::path params_path = opts.vm["params"].as<std::string>();
   const std::filesystem::path out_dir = opts.vm["output-dir"].as<std::string>();
@@ -171,10 +175,13 @@ int run_predict(int argc, char** argv) {
   auto backend = make_backend(device, opts.vm["threads"].as<int>());
   runtime::log_info("backend: ", backend->name());
   runtime::ExecutionContext ctx(*backend, parallel::world(), chunk_config(opts.vm));
+  runtime::apply_precision(precision, ctx);
+  runtime::log_info("precision: ", runtime::precision_name(precision));
   model::Params params;
   {
     runtime::StageTimer t(ctx, "load parameters");
     params = model::load_params(params_path, cfg, *backend);
+    if (ctx.dtype() != core::DType::F32) model::convert_trunk_weights(params, *backend, ctx.dtype());
   }
   runtime::log_info("parameters: ", params_path.string(), " (sha256 ", params.checksum.substr(0, 16), "...)");
   model::ModelInputs inputs;
@@ -189,6 +196,7 @@ int run_predict(int argc, char** argv) {
   model::RecyclingOptions recycling;
   recycling.num_recycle = opts.vm.count("recycles") ? opts.vm["recycles"].as<int>() : cfg.data.num_recycle;
   recycling.early_stop_tolerance = opts.vm["early-stop-tolerance"].as<double>();
+  recycling.cache_template_stack = !opts.vm["no-template-cache"].as<bool>();
   const model::AlphaFoldResult result = model::run_alphafold(ctx, params, cfg, inputs, recycling);
   model::HeadOutputs heads;
   {
@@ -204,7 +212,8 @@ int run_predict(int argc, char** argv) {
   {
     runtime::StageTimer t(ctx, "write results");
     ResultFiles files{out_dir, name};
-    write_results(files, cfg, params, features_path, inputs, result, heads, *backend, ctx.timers());
+    write_results(files, cfg, params, features_path, inputs, result, heads, *backend,
+                  runtime::precision_name(precision), ctx.timers());
   }
   runtime::log_info("wrote ", (out_dir / (name + ".pdb")).string(), " and the other result files");
   std::cout << ctx.timers().table();

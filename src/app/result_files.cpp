@@ -32,7 +32,7 @@ std::string config_text(const model::ModelConfig& cfg) {
 void write_results(const ResultFiles& files, const model::ModelConfig& cfg, const model::Params& params,
                    const std::filesystem::path& features_path, const model::ModelInputs& inputs,
                    const model::AlphaFoldResult& result, const model::HeadOutputs& heads, backend::Backend& backend,
-                   const runtime::Timers& timers) {
+                   const std::string& precision, const runtime::Timers& timers) {
   const int64_t L = inputs.num_res();
   const core::Tensor plddt = model::compute_plddt(heads.plddt_logits);
   const std::vector<float> plddt_values = floats(plddt);
@@ -83,8 +83,8 @@ void write_results(const ResultFiles& files, const model::ModelConfig& cfg, cons
   add("distogram_logits", heads.distogram_logits);
   add("distogram_bin_edges", heads.distogram_bin_edges);
   add("experimentally_resolved_logits", heads.experimentally_resolved_logits);
-  add("single", backend.download(result.trunk.single));
-  add("pair", backend.download(result.trunk.pair));
+  add("single", backend.download(result.trunk.single).to(core::DType::F32));
+  add("pair", backend.download(result.trunk.pair).to(core::DType::F32));
   add("final_affines", result.structure.trajectory.select(0, result.structure.trajectory.size(0) - 1));
   if (has_pae) {
     add("predicted_aligned_error", pae.pae);
@@ -104,7 +104,7 @@ void write_results(const ResultFiles& files, const model::ModelConfig& cfg, cons
       {"features_sha256", features_sha},
       {"seed", "none (inference is deterministic; MSA sampling happened when the features were made)"},
       {"device", backend.name()},
-      {"precision", "fp32"},
+      {"precision", precision},
       {"passes", std::to_string(result.passes)},
       {"stopped_early", result.stopped_early ? "true" : "false"},
       {"timings_seconds", timing_text},

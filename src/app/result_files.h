@@ -27,6 +27,6 @@ struct ResultFiles {
 void write_results(const ResultFiles& files, const model::ModelConfig& cfg, const model::Params& params,
                    const std::filesystem::path& features_path, const model::ModelInputs& inputs,
                    const model::AlphaFoldResult& result, const model::HeadOutputs& heads,
-                   backend::Backend& backend, const runtime::Timers& timers);
+                   backend::Backend& backend, const std::string& precision, const runtime::Timers& timers);
 
 }  // namespace axf::app

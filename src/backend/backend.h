@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/tensor.h"
 
@@ -72,9 +73,95 @@ struct OuterProductMeanArgs {
   bool accumulate = false;
 };
 
+// ---- Input features computed on the device (model/embedders.h, model/template_embedding.h) ----
+// Per-residue tensors below are contiguous fp32 (int32 where noted); dgram bin edges are host values, squared.
+// out/pair/table/w/bias may each be F32 or BF16 (arithmetic in fp32, one rounding at the store).
+
+// Template pair features of one template (Suppl. Alg. 2 line 9; channel order and operation order as
+// model::template_pair_features) for rows i in [row_begin, row_begin + out.size(0)), from per-residue inputs:
+//   w undefined: out[i,j,:] = features(i,j)                [rows, L, num_bins + 49]
+//   w given:     out[i,j,:] = features(i,j) @ w (+ bias)   [rows, L, Cout] (embedding2d, no feature tensor)
+// Dgram bin k is hot when lower[k] < |pb_i - pb_j|^2 < upper[k]; the unit vector is rotation_i (ca_j - ca_i)
+// * rsqrt(1e-6 + |.|^2); every channel is multiplied by backbone_mask[i] * backbone_mask[j].
+struct TemplatePairFeatureArgs {
+  Tensor pseudo_beta;       // [L, 3]
+  Tensor pseudo_beta_mask;  // [L]
+  Tensor ca;                // [L, 3] CA positions
+  Tensor rotation;          // [L, 9] row-major rotation into residue i's backbone frame (QuatAffine.invert_point)
+  Tensor backbone_mask;     // [L] mask(N) * mask(CA) * mask(C)
+  Tensor aatype;            // [L] int32; values outside [0, 22) give an all-zero one-hot
+  std::vector<float> dgram_lower, dgram_upper;  // [num_bins] squared bin edges
+  bool use_unit_vector = false;
+  Tensor w;                 // [num_bins + 49, Cout] or undefined
+  Tensor bias;              // [Cout] or undefined (only with w)
+  Tensor out;               // [rows, L, C], last dim dense
+  int64_t row_begin = 0;
+};
+
+// One-hot pair embeddings without index tensors, for rows i in [row_begin, row_begin + pair.size(0)):
+//   pair[i,j,:] = (pair[i,j,:] + table[bin(i,j),:]) + bias     (no table row where there is no bin)
+// the order of `embedding(accumulate)` followed by `add(bias)`.
+// Relative positions (Alg. 4-5): bin = clamp(residue_index[i] - residue_index[j] + R, 0, 2R), table [2R+1, C].
+struct RelativePositionEmbeddingArgs {
+  Tensor residue_index;  // [L] int32
+  int32_t max_relative_feature = 32;  // R
+  Tensor table;          // [2R + 1, C]
+  Tensor bias;           // [C] or undefined
+  Tensor pair;           // [rows, L, C], last dim dense
+  int64_t row_begin = 0;
+};
+// Recycled distogram (Alg. 32 line 1, dgram_from_positions): bin = first k with lower[k] < d2 < upper[k],
+// d2 = |positions[i] - positions[j]|^2; none: only the bias.
+struct DistogramEmbeddingArgs {
+  Tensor positions;      // [L, 3]
+  std::vector<float> lower, upper;  // [num_bins] squared bin edges
+  Tensor table;          // [num_bins, C]
+  Tensor bias;           // [C] or undefined
+  Tensor pair;           // [rows, L, C], last dim dense
+  int64_t row_begin = 0;
+};
+
+// Extra-MSA embedding (Alg. 2 line 14) without the [E, L, 25] one-hot features:
+//   out[s,i,:] = ((w[aatype[s,i]] + has_deletion[s,i] * w[23]) + deletion_value[s,i] * w[24]) + bias
+// (the one-hot linear summed in feature order). aatype in [0, 23); the CPU backend rejects others, the CUDA
+// backend (which never synchronises to check) adds no row for them.
+struct ExtraMsaEmbeddingArgs {
+  Tensor aatype;          // [E, L] int32
+  Tensor has_deletion;    // [E, L]
+  Tensor deletion_value;  // [E, L]
+  Tensor w;               // [25, C]
+  Tensor bias;            // [C] or undefined
+  Tensor out;             // [E, L, C], last dim dense
+};
+
+// Invariant point attention core (Suppl. Alg. 22 lines 4-10, AlphaFold folding.InvariantPointAttention) from the
+// projections, for query rows i and keys j with frames T = (R(quat), t) from affines [L, 7] (w, x, y, z, t):
+//   logits[h,i,j] = scalar_weight <q_ih, k_jh> - point_weights[h]/2 sum_p |T_i q~_ihp - T_j k~_jhp|^2
+//                   + attention_2d_weight bias_2d[i,j,h] - 1e5 (1 - mask_i mask_j)
+//   a = softmax_j(logits);  out[i] = [ sum_j a v_jh (H*sv) | T_i^-1 (sum_j a T_j v~_jhp) x, y, z (3 * H*pv)
+//                                   | point norms sqrt(1e-8 + |.|^2) (H*pv) | sum_j a pair[i,j,:] (H*cz) ]
+// Point projections are coordinate-major as AlphaFold's Linear gives them: column d*(H*P) + h*P + p. fp32 only;
+// the [H, L, L] attention weights are never stored.
+struct IpaArgs {
+  Tensor q_scalar;       // [L, H*sqk] (or [L, H, sqk]) contiguous
+  Tensor kv_scalar;      // [L, H*(sqk+sv)] contiguous: per head sqk keys then sv values
+  Tensor q_point;        // [L, 3*H*pqk] contiguous, local frame
+  Tensor kv_point;       // [L, 3*H*(pqk+pv)] contiguous, local frame: per head pqk key points then pv value points
+  Tensor affines;        // [L, 7] contiguous, module-internal unit
+  Tensor bias_2d;        // [L, L, H], dense last dim: attention_2d(pair) before attention_2d_weight
+  Tensor pair;           // [L, L, cz], dense last dim
+  Tensor mask;           // [L] contiguous, 1 = residue present
+  Tensor point_weights;  // [H] contiguous: softplus(trainable_point_weights) * sqrt(1 / (3 * 9/2 * pqk))
+  Tensor out;            // [L, H*(sv + 4*pv + cz)], dense last dim
+  int64_t num_head = 0, num_scalar_qk = 0, num_scalar_v = 0, num_point_qk = 0, num_point_v = 0;
+  float scalar_weight = 1.f;        // sqrt(1 / (3 * sqk))
+  float attention_2d_weight = 1.f;  // sqrt(1 / 3)
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
+  [[noreturn]] void throw_no_tf32() const;
   virtual std::string name() const = 0;
   virtual core::Device device() const = 0;
 
@@ -85,6 +172,12 @@ class Backend {
   virtual void copy(const Tensor& src, Tensor& dst) = 0;  // strided copy, dtype conversion, same device
   virtual void fill(Tensor& t, float value) = 0;
   virtual void synchronize() {}
+
+  // Precision capabilities: bf16 activations (fp32 accumulation) and TF32 products for fp32 GEMMs.
+  virtual bool supports_bf16() const { return false; }
+  virtual void set_allow_tf32(bool allow) {
+    if (allow) throw_no_tf32();
+  }
 
   // Normalisation and element-wise.
   virtual void layer_norm(const Tensor& x, const Tensor& scale, const Tensor& offset, Tensor& out,
@@ -107,6 +200,17 @@ class Backend {
   // Fused model operations.
   virtual void attention(const AttentionArgs& args) = 0;
   virtual void triangle_multiply(const TriangleMultiplyArgs& args) = 0;
+  // Input features (argument structs above). The CPU and CUDA backends compute them in place; the defaults
+  // (backend/feature_ops.cpp) build them on the host from downloaded inputs and use the ops above, for backends
+  // without kernels for them (e.g. wrappers that forward and count operations).
+  virtual void template_pair_features(const TemplatePairFeatureArgs& args);
+  virtual void relative_position_embedding(const RelativePositionEmbeddingArgs& args);
+  virtual void distogram_embedding(const DistogramEmbeddingArgs& args);
+  virtual void extra_msa_embedding(const ExtraMsaEmbeddingArgs& args);
+  // Structure module (backend_structure.cpp has the host fallback for wrapping backends that do not override).
+  virtual void invariant_point_attention(const IpaArgs& args);
+  // affines [L, 7] <- QuatAffine(affines).pre_compose(update [L, 6]) per row (Suppl. Alg. 23, quat_affine.py).
+  virtual void backbone_update(Tensor& affines, const Tensor& update);
   virtual void outer_product_mean(const OuterProductMeanArgs& args) = 0;
 };
 

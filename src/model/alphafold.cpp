@@ -44,10 +44,12 @@ AlphaFoldResult run_alphafold(runtime::ExecutionContext& ctx, const Params& para
   backend::Backend& be = ctx.backend();
   AlphaFoldResult result;
   RecyclingState prev = RecyclingState::zeros(ctx, cfg, inputs.num_res());
+  TrunkCache cache;  // inputs on the device and (optionally) the template stack, for every pass of this prediction
+  cache.cache_templates = options.cache_template_stack;
   const int passes = options.num_recycle + 1;
   for (int pass = 0; pass < passes; ++pass) {
     const auto start = std::chrono::steady_clock::now();
-    result.trunk = run_trunk(ctx, params, cfg, inputs, prev);
+    result.trunk = run_trunk(ctx, params, cfg, inputs, prev, &cache);
     {
       runtime::StageTimer timer(ctx, "structure module");
       result.structure = run_structure_module(ctx, params, cfg, result.trunk.single, result.trunk.pair, inputs.aatype,

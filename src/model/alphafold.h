@@ -14,6 +14,9 @@ namespace axf::model {
 struct RecyclingOptions {
   int num_recycle = 3;                // AlphaFold's default: 3 recycles, 4 passes
   double early_stop_tolerance = 0.0;  // Angstrom; 0 disables early stopping
+  // Compute the template stack once and reuse it on every recycle (exact). Off: recomputed every pass, which
+  // saves keeping [T', L, L, c_t] through the Evoformer stacks (memory-lean runs).
+  bool cache_template_stack = true;
 };
 
 struct AlphaFoldResult {

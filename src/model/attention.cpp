@@ -16,19 +16,20 @@ void gated_attention_add(runtime::ExecutionContext& ctx, const Scope& scope, con
   const int64_t B = in.q_data.size(0), Q = in.q_data.size(1), K = in.m_data.size(1);
   const int64_t H = cfg.num_head, kd = cfg.key_dim / H, vd = cfg.value_dim / H;
   const int64_t c_out = residual.size(-1);
+  const core::DType dt = ctx.dtype();
 
-  Tensor q = be.empty({B, Q, H, kd});
-  Tensor k = be.empty({B, K, H, kd});
-  Tensor v = be.empty({B, K, H, vd});
+  Tensor q = be.empty({B, Q, H, kd}, dt);
+  Tensor k = be.empty({B, K, H, kd}, dt);
+  Tensor v = be.empty({B, K, H, vd}, dt);
   be.linear({in.q_data, scope.matrix("query_w"), Tensor(), q.reshape({B, Q, H * kd})});
   be.linear({in.m_data, scope.matrix("key_w"), Tensor(), k.reshape({B, K, H * kd})});
   be.linear({in.m_data, scope.matrix("value_w"), Tensor(), v.reshape({B, K, H * vd})});
   Tensor gate;
   if (cfg.gating) {
-    gate = be.empty({B, Q, H, vd});
+    gate = be.empty({B, Q, H, vd}, dt);
     be.linear({in.q_data, scope.matrix("gating_w"), scope["gating_b"].reshape({H * vd}), gate.reshape({B, Q, H * vd})});
   }
-  Tensor out = be.empty({B, Q, H, vd});
+  Tensor out = be.empty({B, Q, H, vd}, dt);
   backend::AttentionArgs args;
   args.q = q;
   args.k = k;
@@ -54,15 +55,16 @@ void global_attention_add(runtime::ExecutionContext& ctx, const Scope& scope, co
   const int64_t B = x.size(0), K = x.size(1), C = x.size(2);
   const int64_t H = cfg.num_head, kd = cfg.key_dim / H, vd = cfg.value_dim / H;
 
-  Tensor q_avg = be.empty({B, C});
+  const core::DType dt = ctx.dtype();
+  Tensor q_avg = be.empty({B, C}, dt);
   be.masked_mean(x, mask, q_avg);
-  Tensor q = be.empty({B, 1, H, kd});
+  Tensor q = be.empty({B, 1, H, kd}, dt);
   be.linear({q_avg, scope.matrix("query_w"), Tensor(), q.reshape({B, H * kd})});
-  Tensor k = be.empty({B, K, 1, kd});
-  Tensor v = be.empty({B, K, 1, vd});
+  Tensor k = be.empty({B, K, 1, kd}, dt);
+  Tensor v = be.empty({B, K, 1, vd}, dt);
   be.linear({x, scope["key_w"], Tensor(), k.reshape({B, K, kd})});
   be.linear({x, scope["value_w"], Tensor(), v.reshape({B, K, vd})});
-  Tensor avg = be.empty({B, 1, H, vd});
+  Tensor avg = be.empty({B, 1, H, vd}, dt);
   backend::AttentionArgs args;
   args.q = q;
   args.k = k;
@@ -73,9 +75,9 @@ void global_attention_add(runtime::ExecutionContext& ctx, const Scope& scope, co
   be.attention(args);
 
   // Every row k of a column gets the column's average, gated by its own query: a[b,k,h,:] = avg[b,h,:] * g[b,k,h,:].
-  Tensor gate = be.empty({B, K, H, vd});
+  Tensor gate = be.empty({B, K, H, vd}, dt);
   be.linear({x, scope.matrix("gating_w"), scope["gating_b"].reshape({H * vd}), gate.reshape({B, K, H * vd})});
-  Tensor gated = be.empty({B, K, H, vd});
+  Tensor gated = be.empty({B, K, H, vd}, dt);
   be.copy(avg.expand(1, K), gated);
   be.sigmoid_mul(gated, gate);
   LinearArgs proj{gated.reshape({B, K, H * vd}), scope["output_w"].reshape({H * vd, C}), scope["output_b"], residual};

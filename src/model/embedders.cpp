@@ -11,13 +11,6 @@ namespace axf::model {
 using backend::LinearArgs;
 using core::Shape;
 
-namespace {
-// [C] bias viewed as [rows, cols, C] (stride 0), for broadcast adds.
-Tensor broadcast_bias(const Tensor& bias, int64_t rows, int64_t cols) {
-  return bias.unsqueeze(0).unsqueeze(0).expand(0, rows).expand(1, cols);
-}
-}  // namespace
-
 DeviceInputs upload_inputs(runtime::ExecutionContext& ctx, const ModelConfig& cfg, const ModelInputs& in) {
   backend::Backend& be = ctx.backend();
   const int64_t L = in.num_res(), S = in.num_msa();
@@ -33,17 +26,22 @@ DeviceInputs upload_inputs(runtime::ExecutionContext& ctx, const ModelConfig& cf
     for (int64_t i = 0; i < L; ++i)
       mask.data<float>()[(S + t) * L + i] = in.templates.torsion_angles_mask.data<float>()[(t * L + i) * 7 + 2];
   d.msa_mask = be.upload(mask);
-  Tensor pair_mask = Tensor::empty({L, L});
-  const float* sm = in.seq_mask.data<float>();
-  for (int64_t i = 0; i < L; ++i)
-    for (int64_t j = 0; j < L; ++j) pair_mask.data<float>()[i * L + j] = sm[i] * sm[j];
-  d.pair_mask = be.upload(pair_mask);
+  // pair_mask[i, j] = seq_mask[j] * seq_mask[i] (== seq_mask[i] * seq_mask[j]), formed on the device.
+  const Tensor seq_mask = be.upload(in.seq_mask);
+  d.pair_mask = be.empty({L, L});
+  be.copy(seq_mask.unsqueeze(0).expand(0, L), d.pair_mask);
+  be.mul_rows(d.pair_mask, seq_mask);
+  d.residue_index = be.upload(in.residue_index);
+  d.extra_msa = be.upload(in.extra_msa);
+  d.extra_has_deletion = be.upload(in.extra_has_deletion);
+  d.extra_deletion_value = be.upload(in.extra_deletion_value);
   d.extra_msa_mask = be.upload(in.extra_msa_mask);
   return d;
 }
 
-std::vector<int32_t> dgram_bins(const float* pos, int64_t L, int64_t row_begin, int64_t rows, const DgramConfig& g) {
-  std::vector<float> lower(g.num_bins), upper(g.num_bins);
+void dgram_squared_breaks(const DgramConfig& g, std::vector<float>& lower, std::vector<float>& upper) {
+  lower.assign(static_cast<size_t>(g.num_bins), 0.f);
+  upper.assign(static_cast<size_t>(g.num_bins), 0.f);
   for (int k = 0; k < g.num_bins; ++k) {
     const float b = g.num_bins == 1 ? g.min_bin
                                     : g.min_bin + (g.max_bin - g.min_bin) * static_cast<float>(k) /
@@ -51,6 +49,21 @@ std::vector<int32_t> dgram_bins(const float* pos, int64_t L, int64_t row_begin, 
     lower[k] = b * b;
   }
   for (int k = 0; k < g.num_bins; ++k) upper[k] = k + 1 < g.num_bins ? lower[k + 1] : 1e8f;
+}
+
+std::vector<int32_t> relpos_indices(const int32_t* ri, int64_t L, int64_t row_begin, int64_t rows, int32_t R) {
+  std::vector<int32_t> idx(static_cast<size_t>(rows * L));
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < L; ++j) {
+      const int64_t offset = static_cast<int64_t>(ri[row_begin + i]) - ri[j];
+      idx[i * L + j] = static_cast<int32_t>(std::clamp<int64_t>(offset + R, 0, 2 * int64_t{R}));
+    }
+  return idx;
+}
+
+std::vector<int32_t> dgram_bins(const float* pos, int64_t L, int64_t row_begin, int64_t rows, const DgramConfig& g) {
+  std::vector<float> lower, upper;
+  dgram_squared_breaks(g, lower, upper);
   std::vector<int32_t> bins(static_cast<size_t>(rows * L), -1);
   for (int64_t r = 0; r < rows; ++r) {
     const float* a = pos + (row_begin + r) * 3;
@@ -73,12 +86,12 @@ void input_embedder(runtime::ExecutionContext& ctx, const Scope& evo, const Devi
   backend::Backend& be = ctx.backend();
   const int64_t L = d.target_feat.size(0), S = d.msa_feat.size(0);
   const int64_t m = msa.size(2), z = pair.size(2);
-  Tensor p1d = be.empty({L, m});
+  Tensor p1d = be.empty({L, m}, ctx.dtype());
   be.linear({d.target_feat, evo.sub("preprocess_1d")["weights"], evo.sub("preprocess_1d")["bias"], p1d});
   Tensor msa_rows = msa.slice(0, 0, S);
   be.linear({d.msa_feat, evo.sub("preprocess_msa")["weights"], evo.sub("preprocess_msa")["bias"], msa_rows});
   be.add(msa_rows, p1d.unsqueeze(0).expand(0, S));
-  Tensor left = be.empty({L, z}), right = be.empty({L, z});
+  Tensor left = be.empty({L, z}, ctx.dtype()), right = be.empty({L, z}, ctx.dtype());
   be.linear({d.target_feat, evo.sub("left_single")["weights"], evo.sub("left_single")["bias"], left});
   be.linear({d.target_feat, evo.sub("right_single")["weights"], evo.sub("right_single")["bias"], right});
   be.copy(left.unsqueeze(1).expand(1, L), pair);
@@ -89,32 +102,23 @@ void relative_position_add(runtime::ExecutionContext& ctx, const Scope& evo, con
                            const Tensor& residue_index, Tensor& pair) {
   if (cfg.max_relative_feature <= 0) return;
   backend::Backend& be = ctx.backend();
-  const int64_t L = pair.size(0), z = pair.size(2);
-  const int32_t R = cfg.max_relative_feature;
-  const int32_t* ri = residue_index.data<int32_t>();
   const Scope lin = evo.sub("pair_activiations");
-  runtime::for_each_chunk(L, ctx.chunks().pair_rows, [&](int64_t b, int64_t e) {
-    Tensor idx = Tensor::empty({(e - b) * L}, core::DType::I32);
-    int32_t* p = idx.data<int32_t>();
-    for (int64_t i = b; i < e; ++i)
-      for (int64_t j = 0; j < L; ++j) {
-        const int64_t offset = static_cast<int64_t>(ri[i]) - ri[j];
-        p[(i - b) * L + j] = static_cast<int32_t>(std::clamp<int64_t>(offset + R, 0, 2 * R));
-      }
-    Tensor rows = pair.slice(0, b, e);
-    Tensor flat = rows.reshape({(e - b) * L, z});
-    be.embedding(be.upload(idx), lin["weights"], flat, true);
-    be.add(rows, broadcast_bias(lin["bias"], e - b, L));
-  });
+  backend::RelativePositionEmbeddingArgs args;
+  args.residue_index = residue_index.device() == be.device() ? residue_index : be.upload(residue_index);
+  args.max_relative_feature = cfg.max_relative_feature;
+  args.table = lin["weights"];
+  args.bias = lin["bias"];
+  args.pair = pair;
+  be.relative_position_embedding(args);  // no temporaries: one call for all rows
 }
 
 RecyclingState RecyclingState::zeros(runtime::ExecutionContext& ctx, const ModelConfig& cfg, int64_t L) {
   backend::Backend& be = ctx.backend();
   RecyclingState s;
   s.prev_pos = Tensor::zeros({L, 37, 3});
-  s.prev_msa_first_row = be.empty({L, cfg.msa_channel});
+  s.prev_msa_first_row = be.empty({L, cfg.msa_channel}, ctx.dtype());
   be.fill(s.prev_msa_first_row, 0.f);
-  s.prev_pair = be.empty({L, L, cfg.pair_channel});
+  s.prev_pair = be.empty({L, L, cfg.pair_channel}, ctx.dtype());
   be.fill(s.prev_pair, 0.f);
   return s;
 }
@@ -128,23 +132,23 @@ void recycling_embedder(runtime::ExecutionContext& ctx, const Scope& evo, const 
     pseudo_beta(L, aatype.data<int32_t>(), prev.prev_pos.contiguous().data<float>(), nullptr, beta.data<float>(),
                 nullptr);
     const Scope lin = evo.sub("prev_pos_linear");
-    runtime::for_each_chunk(L, ctx.chunks().pair_rows, [&](int64_t b, int64_t e) {
-      const std::vector<int32_t> bins = dgram_bins(beta.data<float>(), L, b, e - b, cfg.prev_pos);
-      Tensor rows = pair.slice(0, b, e);
-      Tensor flat = rows.reshape({(e - b) * L, z});
-      be.embedding(be.upload(Tensor::from_vector_i32({(e - b) * L}, bins)), lin["weights"], flat, true);
-      be.add(rows, broadcast_bias(lin["bias"], e - b, L));
-    });
+    backend::DistogramEmbeddingArgs args;
+    args.positions = be.upload(beta);
+    dgram_squared_breaks(cfg.prev_pos, args.lower, args.upper);
+    args.table = lin["weights"];
+    args.bias = lin["bias"];
+    args.pair = pair;
+    be.distogram_embedding(args);  // no temporaries: one call for all rows
   }
   if (cfg.recycle_features) {
     const Scope msa_norm = evo.sub("prev_msa_first_row_norm");
-    Tensor first = be.empty({L, msa.size(2)});
+    Tensor first = be.empty({L, msa.size(2)}, ctx.dtype());
     be.layer_norm(prev.prev_msa_first_row, msa_norm["scale"], msa_norm["offset"], first);
     Tensor row0 = msa.select(0, 0);
     be.add(row0, first);
     const Scope pair_norm = evo.sub("prev_pair_norm");
     runtime::for_each_chunk(L, ctx.chunks().pair_rows, [&](int64_t b, int64_t e) {
-      Tensor normed = be.empty({e - b, L, z});
+      Tensor normed = be.empty({e - b, L, z}, ctx.dtype());
       be.layer_norm(prev.prev_pair.slice(0, b, e), pair_norm["scale"], pair_norm["offset"], normed);
       Tensor rows = pair.slice(0, b, e);
       be.add(rows, normed);
@@ -152,25 +156,11 @@ void recycling_embedder(runtime::ExecutionContext& ctx, const Scope& evo, const 
   }
 }
 
-void extra_msa_embedder(runtime::ExecutionContext& ctx, const Scope& evo, const ModelInputs& in, Tensor& extra_act) {
-  backend::Backend& be = ctx.backend();
-  const int64_t E = in.num_extra(), L = in.num_res();
+void extra_msa_embedder(runtime::ExecutionContext& ctx, const Scope& evo, const DeviceInputs& d, Tensor& extra_act) {
   const Scope lin = evo.sub("extra_msa_activations");
-  const int32_t* aa = in.extra_msa.data<int32_t>();
-  const float* hd = in.extra_has_deletion.data<float>();
-  const float* dv = in.extra_deletion_value.data<float>();
-  runtime::for_each_chunk(E, ctx.chunks().msa_rows, [&](int64_t b, int64_t e) {
-    Tensor feat = Tensor::zeros({e - b, L, 25});
-    float* f = feat.data<float>();
-    for (int64_t s = b; s < e; ++s)
-      for (int64_t i = 0; i < L; ++i) {
-        float* row = f + ((s - b) * L + i) * 25;
-        row[aa[s * L + i]] = 1.f;
-        row[23] = hd[s * L + i];
-        row[24] = dv[s * L + i];
-      }
-    be.linear({be.upload(feat), lin["weights"], lin["bias"], extra_act.slice(0, b, e)});
-  });
+  // No [E, L, 25] temporary, so no chunking: one call for all sequences.
+  ctx.backend().extra_msa_embedding(
+      {d.extra_msa, d.extra_has_deletion, d.extra_deletion_value, lin["weights"], lin["bias"], extra_act});
 }
 
 void template_torsion_embedder(runtime::ExecutionContext& ctx, const Scope& evo, const TemplateBatch& t,
@@ -191,7 +181,7 @@ void template_torsion_embedder(runtime::ExecutionContext& ctx, const Scope& evo,
     for (int k = 0; k < 14; ++k) row[36 + k] = alt[r * 14 + k];
     for (int k = 0; k < 7; ++k) row[50 + k] = tm[r * 7 + k];
   }
-  Tensor hidden = be.empty({T, L, m});
+  Tensor hidden = be.empty({T, L, m}, ctx.dtype());
   const Scope emb = evo.sub("template_single_embedding"), proj = evo.sub("template_projection");
   be.linear({be.upload(feat), emb["weights"], emb["bias"], hidden, backend::Activation::Relu});
   be.linear({hidden, proj["weights"], proj["bias"], template_rows});

@@ -52,7 +52,7 @@ Tensor distogram_logits(runtime::ExecutionContext& ctx, const Scope& lin, const 
     const int64_t rows = end - begin;
     Tensor logits = be.empty({rows, L, nb});
     be.linear({pair.slice(0, begin, end), w, b, logits});
-    Tensor columns = be.empty({L, rows, cz});
+    Tensor columns = be.empty({L, rows, cz}, pair.dtype());
     be.copy(pair.slice(1, begin, end), columns);
     Tensor half_t = be.empty({L, rows, nb});  // half_logits[:, begin:end]
     be.linear({columns, w, b, half_t});

@@ -42,12 +42,13 @@ void msa_row_attention_with_pair_bias(runtime::ExecutionContext& ctx, const Scop
 
   // Pair bias b[h,q,k] = LayerNorm(pair)[q,k,:] @ feat_2d_weights, built a block of query rows at a time so only
   // one block of the normalised pair is alive; stored head-major [H, L, L] as the attention kernel wants it.
-  Tensor bias = be.empty({H, L, L});
+  const core::DType dt = ctx.dtype();
+  Tensor bias = be.empty({H, L, L}, dt);
   runtime::for_each_chunk(L, ctx.chunks().pair_rows, [&](int64_t begin, int64_t end) {
     const Tensor rows = pair.slice(0, begin, end);
-    Tensor normed = be.empty(rows.shape());
+    Tensor normed = be.empty(rows.shape(), dt);
     be.layer_norm(rows, pair_norm["scale"], pair_norm["offset"], normed);
-    Tensor logits = be.empty({end - begin, L, H});
+    Tensor logits = be.empty({end - begin, L, H}, dt);
     be.linear({normed, w2d, Tensor(), logits});
     Tensor dst = bias.slice(1, begin, end);
     be.copy(logits.permute({2, 0, 1}), dst);
@@ -56,7 +57,7 @@ void msa_row_attention_with_pair_bias(runtime::ExecutionContext& ctx, const Scop
   const Scope attention = scope.sub("attention");
   runtime::for_each_chunk(S, ctx.chunks().msa_rows, [&](int64_t begin, int64_t end) {
     Tensor residual = msa.slice(0, begin, end);  // [n, L, C]: batch = sequence, queries = keys = residues
-    Tensor q_data = be.empty({end - begin, L, C});
+    Tensor q_data = be.empty({end - begin, L, C}, dt);
     be.layer_norm(residual, query_norm["scale"], query_norm["offset"], q_data);
     AttentionInputs in{q_data, q_data, msa_mask.slice(0, begin, end), bias};
     gated_attention_add(ctx, attention, cfg, in, residual);
@@ -73,7 +74,7 @@ void msa_column_attention(runtime::ExecutionContext& ctx, const Scope& scope, co
   const Tensor msa_t = msa.transpose(0, 1);              // [L, S, C] view
   runtime::for_each_chunk(L, ctx.chunks().msa_columns, [&](int64_t begin, int64_t end) {
     Tensor residual = msa_t.slice(0, begin, end);  // strided [n, S, C]: batch = column, queries = keys = sequences
-    Tensor q_data = be.empty({end - begin, S, C});
+    Tensor q_data = be.empty({end - begin, S, C}, ctx.dtype());
     be.layer_norm(residual, query_norm["scale"], query_norm["offset"], q_data);
     AttentionInputs in{q_data, q_data, mask_t.slice(0, begin, end), Tensor()};
     gated_attention_add(ctx, attention, cfg, in, residual);
@@ -92,7 +93,7 @@ void msa_column_global_attention(runtime::ExecutionContext& ctx, const Scope& sc
   const Tensor msa_t = msa.transpose(0, 1);              // [L, S, C] view
   runtime::for_each_chunk(L, ctx.chunks().msa_columns, [&](int64_t begin, int64_t end) {
     Tensor residual = msa_t.slice(0, begin, end);
-    Tensor normed = be.empty({end - begin, S, C});
+    Tensor normed = be.empty({end - begin, S, C}, ctx.dtype());
     be.layer_norm(residual, query_norm["scale"], query_norm["offset"], normed);
     global_attention_add(ctx, attention, cfg, normed, mask_t.slice(0, begin, end), residual);
   });

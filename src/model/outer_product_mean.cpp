@@ -27,10 +27,11 @@ void outer_product_mean(runtime::ExecutionContext& ctx, const Scope& scope, cons
   const Tensor w_out = w_out_full.reshape({A * B, Cz});
 
   // Masked projections of the normalised MSA, a block of sequences at a time (only that block is normalised).
-  Tensor left = be.empty({S, L, A});
-  Tensor right = be.empty({S, L, B});
+  const core::DType dt = ctx.dtype();
+  Tensor left = be.empty({S, L, A}, dt);
+  Tensor right = be.empty({S, L, B}, dt);
   runtime::for_each_chunk(S, ctx.chunks().msa_rows, [&](int64_t begin, int64_t end) {
-    Tensor normed = be.empty({end - begin, L, msa.size(2)});
+    Tensor normed = be.empty({end - begin, L, msa.size(2)}, dt);
     be.layer_norm(msa.slice(0, begin, end), ln["scale"], ln["offset"], normed);
     be.linear({normed, w_left, left_proj["bias"], left.slice(0, begin, end)});
     be.linear({normed, w_right, right_proj["bias"], right.slice(0, begin, end)});

@@ -43,6 +43,11 @@ class Params {
 // Loads and checks a DeepMind-format .npz against the config's spec: the first missing, extra or wrongly shaped
 // array is reported by key. Arrays are converted once to fp32 and placed on the backend's device.
 Params load_params(const std::filesystem::path& path, const ModelConfig& config, backend::Backend& backend);
+// Converts, once, the trunk's weight matrices (".../evoformer/...//weights", "//query_w", "//feat_2d_weights", ...)
+// to `dtype` for a bf16 run; vectors (biases, LayerNorm scales and offsets) and the structure module's and heads'
+// arrays stay fp32.
+// Returns the number of arrays converted.
+int convert_trunk_weights(Params& params, backend::Backend& backend, core::DType dtype);
 // The same checks without reading the arrays (only the zip directory and .npy headers): cheap enough to run before
 // hours of searches.
 void check_params_file(const std::filesystem::path& path, const ModelConfig& config);

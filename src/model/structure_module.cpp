@@ -1,5 +1,6 @@
 // Suppl. Alg. 20 as AlphaFold's folding.generate_affines / FoldIteration / MultiRigidSidechain run it for the
-// monomer. Activations stay on the backend's device; the frames (L quaternions) are updated on the host.
+// monomer. Activations and the frames ([L, 7] QuatAffine rows) stay on the backend's device through the iterations;
+// the trajectory and the angles come back once at the end, where the all-atom construction runs on the host.
 #include "model/structure_module.h"
 
 #include <algorithm>
@@ -87,11 +88,14 @@ StructureOutputs run_structure_module(runtime::ExecutionContext& ctx, const Para
   Tensor act_2d = be.empty(pair.shape());
   layer_norm(be, sm.sub("pair_layer_norm"), pair, act_2d);
   const IpaPairTerms pair_terms = ipa_pair_terms(ctx, ipa, c, act_2d);
-  const Tensor mask = seq_mask.to(core::DType::F32);
+  const Tensor mask = be.upload(seq_mask.to(core::DType::F32));
 
-  std::vector<QuatAffine> affines = identity_affines(L);
+  // generate_new_affine: identity quaternion, zero translation; frame rows of every iteration in `trajectory`.
+  Tensor identity = Tensor::zeros({L, 7});
+  for (int64_t i = 0; i < L; ++i) identity.data<float>()[i * 7] = 1.f;
+  Tensor affines = be.upload(identity);
+  Tensor trajectory = be.empty({static_cast<int64_t>(c.num_layer), L, 7});
   StructureOutputs out;
-  out.trajectory = Tensor::empty({static_cast<int64_t>(c.num_layer), L, 7});
   Tensor hidden_a = be.empty({L, cs}), hidden_b = be.empty({L, cs}), update = be.empty({L, 6});
   for (int layer = 0; layer < c.num_layer; ++layer) {
     // FoldIteration (shared weights): act += IPA; LayerNorm; 3-layer transition + residual; LayerNorm.
@@ -108,21 +112,17 @@ StructureOutputs run_structure_module(runtime::ExecutionContext& ctx, const Para
     be.add(act, *x);
     layer_norm(be, fi.sub("transition_layer_norm"), act, act);
 
-    // Alg. 23 backbone update: affine.pre_compose(Linear(6)(act)).
+    // Alg. 23 backbone update: affine.pre_compose(Linear(6)(act)), on the device.
     linear(be, fi.sub("affine_update"), act, update);
-    const std::vector<float> u = be.download(update).to_vector();
-    for (int64_t i = 0; i < L; ++i) affines[i] = affines[i].pre_compose(&u[i * 6]);
-
-    // traj = affine * [1, 1, 1, 1, position_scale x 3].
-    float* traj = out.trajectory.data<float>() + static_cast<int64_t>(layer) * L * 7;
-    for (int64_t i = 0; i < L; ++i) {
-      affines[i].to_tensor(traj + i * 7);
-      for (int d = 0; d < 3; ++d) traj[i * 7 + 4 + d] *= c.position_scale;
-    }
+    be.backbone_update(affines, update);
+    Tensor traj_layer = trajectory.select(0, layer);
+    be.copy(affines, traj_layer);
   }
 
   // MultiRigidSidechain of the last iteration (the earlier iterations' side chains only feed training losses).
   out.unnormalized_angles = angle_resnet(be, fi.sub("rigid_sidechain"), c, act, initial_act).reshape({L, 7, 2});
+  // traj = affine * [1, 1, 1, 1, position_scale x 3] (scaled below, after the final frames are read).
+  out.trajectory = be.download(trajectory);
   out.angles_sin_cos = Tensor::empty({L, 7, 2});
   const float* un = out.unnormalized_angles.data<float>();
   float* ang = out.angles_sin_cos.data<float>();
@@ -137,12 +137,16 @@ StructureOutputs run_structure_module(runtime::ExecutionContext& ctx, const Para
   out.rotations = Tensor::empty({L, 3, 3});
   out.translations = Tensor::empty({L, 3});
   out.quaternions = Tensor::empty({L, 4});
+  float* traj = out.trajectory.data<float>();
+  const float* last = traj + static_cast<int64_t>(c.num_layer - 1) * L * 7;
   for (int64_t i = 0; i < L; ++i) {
-    const QuatAffine scaled = affines[i].scale_translation(c.position_scale);
+    const QuatAffine scaled = QuatAffine::from_tensor(last + i * 7).scale_translation(c.position_scale);
     for (int k = 0; k < 9; ++k) out.rotations.data<float>()[i * 9 + k] = scaled.rotation[k];
     for (int k = 0; k < 3; ++k) out.translations.data<float>()[i * 3 + k] = scaled.translation[k];
     for (int k = 0; k < 4; ++k) out.quaternions.data<float>()[i * 4 + k] = scaled.quaternion[k];
   }
+  for (int64_t k = 0; k < static_cast<int64_t>(c.num_layer) * L; ++k)
+    for (int d = 0; d < 3; ++d) traj[k * 7 + 4 + d] *= c.position_scale;
 
   // Alg. 24: torsion frames -> atom14 -> atom37 (masked by atom37_atom_exists as StructureModule.__call__ does).
   const Tensor aa = aatype.contiguous();

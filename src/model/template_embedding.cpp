@@ -198,6 +198,25 @@ void fill_features(const TemplateConfig& cfg, const TemplateResidues& r, const s
 
 }  // namespace
 
+void template_dgram_breaks(const DgramConfig& dgram, std::vector<float>& lower, std::vector<float>& upper) {
+  dgram_breaks(dgram, lower, upper);
+}
+
+TemplateResidueInputs template_residue_inputs(const TemplateBatch& batch, int64_t t) {
+  check_batch(batch);
+  AXF_CHECK(t >= 0 && t < batch.count(), "template_residue_inputs: template ", t, " of ", batch.count());
+  const TemplateResidues r = template_residues(batch, t);
+  const int64_t L = r.num_res;
+  TemplateResidueInputs in;
+  in.pseudo_beta = Tensor::from_vector({L, 3}, r.pseudo_beta);
+  in.pseudo_beta_mask = Tensor::from_vector({L}, r.pseudo_beta_mask);
+  in.ca = Tensor::from_vector({L, 3}, r.ca);
+  in.rotation = Tensor::from_vector({L, 9}, r.rotation);
+  in.backbone_mask = Tensor::from_vector({L}, r.backbone_mask);
+  in.aatype = Tensor::from_vector_i32({L}, r.aatype);
+  return in;
+}
+
 Tensor template_pair_features(const TemplateConfig& cfg, const TemplateBatch& batch, int64_t t, int64_t row_begin,
                               int64_t row_end) {
   check_batch(batch);
@@ -213,8 +232,54 @@ Tensor template_pair_features(const TemplateConfig& cfg, const TemplateBatch& ba
   return out;
 }
 
+namespace {
+
+// SingleTemplateEmbedding of every present template -> [T', L, L, c_t] in ctx.dtype(): embedding2d of the
+// device-computed features (fused, no [L, L, 88] tensor), the template pair stack, the output LayerNorm.
+Tensor single_template_stack(runtime::ExecutionContext& ctx, const Scope& scope, const TemplateConfig& cfg,
+                             const TemplateBatch& batch, const std::vector<int64_t>& present, const Tensor& pair_mask,
+                             int64_t L) {
+  backend::Backend& be = ctx.backend();
+  const Scope single = scope.sub("single_template_embedding");
+  const Scope embedding2d = single.sub("embedding2d");
+  const Scope out_norm = single.sub("output_layer_norm");
+  const Scope stack = single.sub("template_pair_stack").sub("__layer_stack_no_state");
+  const Tensor emb_w = embedding2d["weights"];
+  const int64_t ct = cfg.num_channels(), F = num_features(cfg);
+  AXF_CHECK(emb_w.ndim() == 2 && emb_w.size(0) == F && emb_w.size(1) == ct, "template embedding: embedding2d ",
+            emb_w.describe(), ", expected [", F, ", ", ct, "]");
+  const int64_t num_present = static_cast<int64_t>(present.size());
+  backend::TemplatePairFeatureArgs args;
+  dgram_breaks(cfg.dgram_features, args.dgram_lower, args.dgram_upper);
+  args.use_unit_vector = cfg.use_template_unit_vector;
+  args.w = emb_w;
+  args.bias = embedding2d["bias"];
+  Tensor reps = be.empty({num_present, L, L, ct}, ctx.dtype());
+  for (int64_t p = 0; p < num_present; ++p) {
+    const TemplateResidueInputs res = template_residue_inputs(batch, present[p]);
+    args.pseudo_beta = be.upload(res.pseudo_beta);
+    args.pseudo_beta_mask = be.upload(res.pseudo_beta_mask);
+    args.ca = be.upload(res.ca);
+    args.rotation = be.upload(res.rotation);
+    args.backbone_mask = be.upload(res.backbone_mask);
+    args.aatype = be.upload(res.aatype);
+    Tensor act = reps.select(0, p);
+    runtime::for_each_chunk(L, ctx.chunks().template_rows, [&](int64_t begin, int64_t end) {
+      args.out = act.slice(0, begin, end);
+      args.row_begin = begin;
+      be.template_pair_features(args);
+    });
+    template_pair_stack(ctx, stack, cfg.template_pair_stack, act, pair_mask);
+    be.layer_norm(act, out_norm["scale"], out_norm["offset"], act);
+  }
+  return reps;
+}
+
+}  // namespace
+
 void template_embedding_add(runtime::ExecutionContext& ctx, const Scope& scope, const TemplateConfig& cfg,
-                            const TemplateBatch& batch, const Tensor& pair_mask, Tensor& pair) {
+                            const TemplateBatch& batch, const Tensor& pair_mask, Tensor& pair,
+                            TemplateStackCache* cache) {
   backend::Backend& be = ctx.backend();
   AXF_CHECK(pair.ndim() == 3 && pair.size(0) == pair.size(1), "template embedding: pair must be [L, L, c_z], got ",
             pair.describe());
@@ -238,48 +303,37 @@ void template_embedding_add(runtime::ExecutionContext& ctx, const Scope& scope, 
   }
   if (!(mask_sum > 0) || present.empty()) return;
   const int64_t num_present = static_cast<int64_t>(present.size());
+  const int64_t ct = cfg.num_channels(), rows_chunk = ctx.chunks().template_rows;
 
-  const Scope single = scope.sub("single_template_embedding");
-  const Scope embedding2d = single.sub("embedding2d");
-  const Scope out_norm = single.sub("output_layer_norm");
-  const Scope stack = single.sub("template_pair_stack").sub("__layer_stack_no_state");
-  const Tensor emb_w = embedding2d["weights"];
-  const int64_t ct = cfg.num_channels(), F = num_features(cfg);
-  AXF_CHECK(emb_w.ndim() == 2 && emb_w.size(0) == F && emb_w.size(1) == ct, "template embedding: embedding2d ",
-            emb_w.describe(), ", expected [", F, ", ", ct, "]");
-  const int64_t rows_chunk = ctx.chunks().template_rows;
-
-  std::vector<float> lower, upper;
-  dgram_breaks(cfg.dgram_features, lower, upper);
-
-  // SingleTemplateEmbedding for every present template -> [T', L, L, c_t].
-  Tensor reps = be.empty({num_present, L, L, ct});
-  for (int64_t p = 0; p < num_present; ++p) {
-    const TemplateResidues res = template_residues(batch, present[p]);
-    Tensor act = reps.select(0, p);
-    runtime::for_each_chunk(L, rows_chunk, [&](int64_t begin, int64_t end) {
-      Tensor host = Tensor::empty({end - begin, L, F});
-      fill_features(cfg, res, lower, upper, begin, end, host.data<float>());
-      const Tensor features = be.upload(host);
-      Tensor dst = act.slice(0, begin, end);
-      be.linear({features, emb_w, embedding2d["bias"], dst});
-    });
-    template_pair_stack(ctx, stack, cfg.template_pair_stack, act, pair_mask);
-    be.layer_norm(act, out_norm["scale"], out_norm["offset"], act);
+  // SingleTemplateEmbedding for every present template -> [T', L, L, c_t], or the cached result of an earlier pass.
+  Tensor reps, key_mask;
+  if (cache && cache->valid()) {
+    reps = cache->reps;
+    key_mask = cache->key_mask;
+    AXF_CHECK(reps.ndim() == 4 && reps.size(0) == num_present && reps.size(1) == L && reps.size(2) == L &&
+                  reps.size(3) == ct && key_mask.numel() == num_present,
+              "template embedding: the template stack cache holds ", reps.describe(), " but these inputs need [",
+              num_present, ", ", L, ", ", L, ", ", ct, "] (one cache per prediction)");
+  } else {
+    reps = single_template_stack(ctx, scope, cfg, batch, present, pair_mask, L);
+    std::vector<float> present_mask(static_cast<size_t>(num_present));
+    for (int64_t p = 0; p < num_present; ++p) present_mask[p] = template_mask[present[p]];
+    key_mask = be.upload(Tensor::from_vector({1, num_present}, present_mask));
+    if (cache) {
+      cache->reps = reps;
+      cache->key_mask = key_mask;
+    }
   }
 
   // TemplatePointwiseAttention (Alg. 17): batch = (i, j), one query, keys = templates.
   const AttentionConfig att = ModelConfig::resolved(cfg.attention, static_cast<int>(cz), static_cast<int>(ct));
-  std::vector<float> present_mask(static_cast<size_t>(num_present));
-  for (int64_t p = 0; p < num_present; ++p) present_mask[p] = template_mask[present[p]];
-  const Tensor key_mask = be.upload(Tensor::from_vector({1, num_present}, present_mask));
   const Scope attention = scope.sub("attention");
   runtime::for_each_chunk(L, rows_chunk, [&](int64_t begin, int64_t end) {
     const int64_t rows = end - begin, B = rows * L;
     Tensor part = pair.slice(0, begin, end);
-    Tensor query = be.empty({rows, L, cz});
+    Tensor query = be.empty({rows, L, cz}, ctx.dtype());
     be.copy(part, query);  // the query is the pair itself, which is updated in place
-    Tensor memory = be.empty({rows, L, num_present, ct});
+    Tensor memory = be.empty({rows, L, num_present, ct}, ctx.dtype());
     be.copy(reps.slice(1, begin, end).permute({1, 2, 0, 3}), memory);
     AttentionInputs in;
     in.q_data = query.reshape({B, 1, cz});
@@ -289,7 +343,7 @@ void template_embedding_add(runtime::ExecutionContext& ctx, const Scope& scope, 
       Tensor residual = part.reshape({B, 1, cz});
       gated_attention_add(ctx, attention, att, in, residual);
     } else {
-      Tensor update = be.empty({B, 1, cz});
+      Tensor update = be.empty({B, 1, cz}, ctx.dtype());
       be.fill(update, 0.f);
       gated_attention_add(ctx, attention, att, in, update);
       be.add(part, update.reshape({rows, L, cz}));

@@ -16,7 +16,11 @@
 // Pointwise attention (Alg. 17): for every (i, j), query pair[i, j] (no LayerNorm), keys/values act_t[i, j] over
 // the templates, key mask = template mask; the update is added into pair. Nothing is added when the template
 // mask sums to 0. Templates whose mask is 0 receive exactly zero attention weight, so they are not embedded.
+// The features are computed on the device (Backend::template_pair_features, fused with embedding2d) from
+// per-residue inputs; act_t does not depend on recycling, so a TemplateStackCache keeps it across recycles.
 #pragma once
+
+#include <vector>
 
 #include "model/config.h"
 #include "model/model_inputs.h"
@@ -40,10 +44,30 @@ void template_pair_stack(runtime::ExecutionContext& ctx, const Scope& stack_scop
 Tensor template_pair_features(const TemplateConfig& cfg, const TemplateBatch& batch, int64_t t, int64_t row_begin,
                               int64_t row_end);
 
+// Per-residue inputs of template t for Backend::template_pair_features, host tensors: pseudo_beta [L, 3] and its
+// mask [L] (from the atoms when the batch has none), CA [L, 3], canonical backbone rotation [L, 9], backbone mask
+// [L], aatype [L] int32.
+struct TemplateResidueInputs {
+  Tensor pseudo_beta, pseudo_beta_mask, ca, rotation, backbone_mask, aatype;
+};
+TemplateResidueInputs template_residue_inputs(const TemplateBatch& batch, int64_t t);
+// Squared dgram bin edges of the template features (linspace in double, squared in fp32; upper[last] = 1e8).
+void template_dgram_breaks(const DgramConfig& dgram, std::vector<float>& lower, std::vector<float>& upper);
+
+// SingleTemplateEmbedding outputs of the present templates, kept across the recycling passes of one prediction:
+// they depend only on the template features and the pair mask, so reusing them is exact.
+struct TemplateStackCache {
+  Tensor reps;      // [T', L, L, c_t] in ctx.dtype(), on the device; undefined until the first pass
+  Tensor key_mask;  // [1, T'] template mask of the present templates
+  bool valid() const { return reps.defined(); }
+};
+
 // scope: ".../evoformer/template_embedding". batch: host tensors [T, L, ...]. pair_mask [L, L] (seq_mask outer
 // product, on the device). pair [L, L, c_z] on the device: the template embedding is added in place.
-// Features and pointwise attention are chunked over rows by ctx.chunks().template_rows.
+// Features and pointwise attention are chunked over rows by ctx.chunks().template_rows. With a cache, the
+// template stack runs only when the cache is empty and fills it; later calls reuse it.
 void template_embedding_add(runtime::ExecutionContext& ctx, const Scope& scope, const TemplateConfig& cfg,
-                            const TemplateBatch& batch, const Tensor& pair_mask, Tensor& pair);
+                            const TemplateBatch& batch, const Tensor& pair_mask, Tensor& pair,
+                            TemplateStackCache* cache = nullptr);
 
 }  // namespace axf::model

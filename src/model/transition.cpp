@@ -14,10 +14,10 @@ void transition(runtime::ExecutionContext& ctx, const Scope& scope, Tensor& act,
   runtime::for_each_chunk(act.size(0), chunk, [&](int64_t begin, int64_t end) {
     Tensor part = act.slice(0, begin, end);
     Shape hidden_shape = part.shape();
-    Tensor normed = be.empty(part.shape());
+    Tensor normed = be.empty(part.shape(), ctx.dtype());
     be.layer_norm(part, ln["scale"], ln["offset"], normed);
     hidden_shape.back() = w1.size(1);
-    Tensor hidden = be.empty(hidden_shape);
+    Tensor hidden = be.empty(hidden_shape, ctx.dtype());
     be.linear({normed, w1, t1["bias"], hidden, backend::Activation::Relu});
     backend::LinearArgs out{hidden, w2, t2["bias"], part};
     out.accumulate = true;

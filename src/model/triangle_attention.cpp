@@ -28,12 +28,13 @@ void triangle_attention(runtime::ExecutionContext& ctx, const Scope& scope, cons
   const int64_t chunk = ctx.chunks().pair_rows;
 
   // Nonbatched bias [H, L, L] from the layer-normed input of every row (before any row is updated).
-  Tensor bias = be.empty({H, L, L});
+  const core::DType dt = ctx.dtype();
+  Tensor bias = be.empty({H, L, L}, dt);
   runtime::for_each_chunk(L, chunk, [&](int64_t begin, int64_t end) {
     const int64_t rows = end - begin;
-    Tensor y = be.empty({rows, L, cz});
+    Tensor y = be.empty({rows, L, cz}, dt);
     be.layer_norm(x.slice(0, begin, end), norm_scale, norm_offset, y);
-    Tensor b = be.empty({rows, L, H});
+    Tensor b = be.empty({rows, L, H}, dt);
     be.linear({y, feat_2d, Tensor(), b});
     Tensor dst = bias.slice(1, begin, end);  // [H, rows, L]
     be.copy(b.permute({2, 0, 1}), dst);
@@ -44,7 +45,7 @@ void triangle_attention(runtime::ExecutionContext& ctx, const Scope& scope, cons
   runtime::for_each_chunk(L, chunk, [&](int64_t begin, int64_t end) {
     const int64_t rows = end - begin;
     Tensor rows_view = x.slice(0, begin, end);  // [rows, L, c_z], strided for the ending node
-    Tensor y = be.empty({rows, L, cz});
+    Tensor y = be.empty({rows, L, cz}, dt);
     be.layer_norm(rows_view, norm_scale, norm_offset, y);
     Tensor key_mask = be.empty({rows, L});
     be.copy(mask.slice(0, begin, end), key_mask);

@@ -25,16 +25,17 @@ void triangle_multiplication(runtime::ExecutionContext& ctx, const Scope& scope,
   const int64_t chunk = ctx.chunks().pair_rows;
 
   // Lines 1-3: the gated, masked projections of every row, stored channel-major [c, L, L] (one GEMM per channel).
-  Tensor left = be.empty({c, L, L});
-  Tensor right = be.empty({c, L, L});
+  const core::DType dt = ctx.dtype();
+  Tensor left = be.empty({c, L, L}, dt);
+  Tensor right = be.empty({c, L, L}, dt);
   runtime::for_each_chunk(L, chunk, [&](int64_t begin, int64_t end) {
     const int64_t rows = end - begin;
     const Tensor part = pair.slice(0, begin, end);
     const Tensor mask_rows = pair_mask.slice(0, begin, end);
-    Tensor x = be.empty({rows, L, cz});
+    Tensor x = be.empty({rows, L, cz}, dt);
     be.layer_norm(part, ln_scale, ln_offset, x);
-    Tensor proj = be.empty({rows, L, c});
-    Tensor gate = be.empty({rows, L, c});
+    Tensor proj = be.empty({rows, L, c}, dt);
+    Tensor gate = be.empty({rows, L, c}, dt);
     auto project = [&](const Scope& projection, const Scope& gate_scope, Tensor& dst) {
       be.linear({x, projection["weights"], projection["bias"], proj});
       be.mul_rows(proj, mask_rows);  // AlphaFold: mask * projection, then * sigmoid(gate)
@@ -51,12 +52,12 @@ void triangle_multiplication(runtime::ExecutionContext& ctx, const Scope& scope,
   runtime::for_each_chunk(L, chunk, [&](int64_t begin, int64_t end) {
     const int64_t rows = end - begin;
     Tensor part = pair.slice(0, begin, end);
-    Tensor x = be.empty({rows, L, cz});
+    Tensor x = be.empty({rows, L, cz}, dt);
     be.layer_norm(part, ln_scale, ln_offset, x);
-    Tensor gate = be.empty({rows, L, cz});
+    Tensor gate = be.empty({rows, L, cz}, dt);
     be.linear({x, gating["weights"], gating["bias"], gate});
 
-    Tensor t = be.empty({rows, L, c});
+    Tensor t = be.empty({rows, L, c}, dt);
     backend::TriangleMultiplyArgs args;
     args.left = left;
     args.right = right;

@@ -8,7 +8,7 @@
 namespace axf::model {
 
 TrunkOutputs run_trunk(runtime::ExecutionContext& ctx, const Params& params, const ModelConfig& cfg,
-                       const ModelInputs& in, const RecyclingState& prev) {
+                       const ModelInputs& in, const RecyclingState& prev, TrunkCache* cache) {
   backend::Backend& be = ctx.backend();
   const Scope evo(params, std::string(kRootScope) + "/evoformer");
   const int64_t L = in.num_res(), S = in.num_msa(), E = in.num_extra();
@@ -17,26 +17,33 @@ TrunkOutputs run_trunk(runtime::ExecutionContext& ctx, const Params& params, con
   AXF_CHECK(in.templates.count() <= cfg.templates.max_templates || !cfg.templates.enabled, "inputs have ",
             in.templates.count(), " templates, preset ", cfg.preset, " takes at most ", cfg.templates.max_templates);
 
-  const DeviceInputs d = upload_inputs(ctx, cfg, in);
+  if (cache && !cache->inputs) cache->inputs = upload_inputs(ctx, cfg, in);
+  const DeviceInputs d = cache ? *cache->inputs : upload_inputs(ctx, cfg, in);
+  AXF_CHECK(d.target_feat.size(0) == L && d.msa_feat.size(0) == S && d.extra_msa.size(0) == E,
+            "trunk: the cached device inputs are for other model inputs (one TrunkCache per prediction)");
   // The representations: allocated once, updated in place by every module.
-  Tensor msa = be.empty({S + T_rows, L, cfg.msa_channel});
-  Tensor pair = be.empty({L, L, cfg.pair_channel});
+  Tensor msa = be.empty({S + T_rows, L, cfg.msa_channel}, ctx.dtype());
+  Tensor pair = be.empty({L, L, cfg.pair_channel}, ctx.dtype());
   {
     runtime::StageTimer timer(ctx, "embeddings");
     input_embedder(ctx, evo, d, msa, pair);
     recycling_embedder(ctx, evo, cfg, in.aatype, prev, msa, pair);
-    relative_position_add(ctx, evo, cfg, in.residue_index, pair);
+    relative_position_add(ctx, evo, cfg, d.residue_index, pair);
   }
   if (cfg.templates.enabled && in.templates.count() > 0) {
     runtime::StageTimer timer(ctx, "template embedding");
-    template_embedding_add(ctx, evo.sub("template_embedding"), cfg.templates, in.templates, d.pair_mask, pair);
-    runtime::log_info("template embedding: ", in.templates.count(), " templates in ", timer.seconds(), " s");
+    TemplateStackCache* stack_cache = cache && cache->cache_templates ? &cache->templates : nullptr;
+    const bool reused = stack_cache && stack_cache->valid();
+    template_embedding_add(ctx, evo.sub("template_embedding"), cfg.templates, in.templates, d.pair_mask, pair,
+                           stack_cache);
+    runtime::log_info("template embedding: ", in.templates.count(), " templates",
+                      reused ? " (template stack reused from the first pass)" : "", " in ", timer.seconds(), " s");
   }
   if (E > 0) {
-    Tensor extra = be.empty({E, L, cfg.extra_msa_channel});
+    Tensor extra = be.empty({E, L, cfg.extra_msa_channel}, ctx.dtype());
     {
       runtime::StageTimer timer(ctx, "embeddings");
-      extra_msa_embedder(ctx, evo, in, extra);
+      extra_msa_embedder(ctx, evo, d, extra);
     }
     evoformer_stack(ctx, evo.sub("extra_msa_stack"), cfg.evoformer, cfg.extra_msa_stack_num_block, true, extra,
                     d.extra_msa_mask, pair, d.pair_mask, "extra MSA stack");
@@ -53,7 +60,7 @@ TrunkOutputs run_trunk(runtime::ExecutionContext& ctx, const Params& params, con
   out.pair = pair;
   out.msa = msa.slice(0, 0, S);
   out.msa_first_row = msa.select(0, 0);
-  out.single = be.empty({L, cfg.seq_channel});
+  out.single = be.empty({L, cfg.seq_channel});  // fp32: the structure module's input
   be.linear({out.msa_first_row, evo.sub("single_activations")["weights"], evo.sub("single_activations")["bias"],
              out.single});
   return out;

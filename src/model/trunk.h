@@ -3,8 +3,11 @@
 // stack (Alg. 6) and the single representation. Outputs feed the structure module, the heads and recycling.
 #pragma once
 
+#include <optional>
+
 #include "model/config.h"
 #include "model/embedders.h"
+#include "model/template_embedding.h"
 #include "model/model_inputs.h"
 #include "model/params.h"
 #include "runtime/execution_context.h"
@@ -18,8 +21,18 @@ struct TrunkOutputs {
   Tensor msa_first_row;  // [L, c_m]
 };
 
+// What the trunk computes from the model inputs alone, kept by its caller across the recycling passes of ONE
+// prediction: the uploaded inputs, and the template stack outputs ([T', L, L, c_t] in ctx.dtype(), exact to
+// reuse) unless cache_templates is off (memory-lean runs: they stay allocated through the Evoformer stacks).
+struct TrunkCache {
+  bool cache_templates = true;
+  std::optional<DeviceInputs> inputs;
+  TemplateStackCache templates;
+};
+
 // One pass of the trunk on device tensors. `prev` comes from the previous recycling pass (zeros at first).
+// cache: null, or the prediction's TrunkCache (filled by the first pass, reused by the later ones).
 TrunkOutputs run_trunk(runtime::ExecutionContext& ctx, const Params& params, const ModelConfig& cfg,
-                       const ModelInputs& inputs, const RecyclingState& prev);
+                       const ModelInputs& inputs, const RecyclingState& prev, TrunkCache* cache = nullptr);
 
 }  // namespace axf::model

@@ -14,6 +14,7 @@
 #include "model/config.h"
 #include "model/params.h"
 #include "runtime/bench_cost.h"
+#include "runtime/precision.h"
 #include "runtime/bench_device.h"
 #include "runtime/execution_context.h"
 
@@ -42,6 +43,9 @@ struct Ceilings {
   double gemm_tf32 = 0;  // 0: not measured
   double gemm_bf16 = 0;
   double copy = 0;       // bytes/s, read + written
+  // The ceiling %gemm is measured against: the GEMM rate of the run's precision (fp32, tf32 or bf16).
+  double gemm_reference = 0;
+  std::string gemm_reference_name = "fp32";
   std::vector<Row> rows;
 };
 
@@ -69,6 +73,7 @@ struct BenchOptions {
   double time_budget = 0;  // seconds for the op/module/model sections (0 = none); later items that would not fit
                            // (estimated from the previous length as (L/L_prev)^2.5) are skipped
   int check_samples = 256;  // output rows compared with the double-precision reference per op
+  Precision precision = Precision::Fp32;  // of the modules and model sections (ops run as given: fp32)
 };
 
 struct BenchReport {
@@ -83,7 +88,9 @@ struct BenchReport {
 // Random parameters of `config` in DeepMind's layout, made once in memory: written to a file in the system temp
 // dir (write_random_params), loaded onto the backend's device, the file removed.
 struct BenchParams {
-  BenchParams(backend::Backend& be, const model::ModelConfig& config, uint64_t seed);
+  // trunk_dtype: BF16 converts the trunk's weight matrices as a bf16 predict does.
+  BenchParams(backend::Backend& be, const model::ModelConfig& config, uint64_t seed,
+              core::DType trunk_dtype = core::DType::F32);
   model::ModelConfig config;
   model::Params params;
 };

@@ -70,6 +70,41 @@ OpCost triangle_multiply_cost(const backend::TriangleMultiplyArgs& a) {
   return {2.0 * C * R * L * L, es * (C * R * L + C * L * L) + tensor_bytes(a.out)};
 }
 
+OpCost invariant_point_attention_cost(const backend::IpaArgs& a) {
+  const double L = a.affines.defined() ? static_cast<double>(a.affines.size(0)) : 0.0;
+  const double cz = a.pair.defined() ? static_cast<double>(a.pair.size(-1)) : 0.0;
+  const double per_pair = static_cast<double>(a.num_scalar_qk + 3 * a.num_point_qk + a.num_scalar_v +
+                                              3 * a.num_point_v) + cz;
+  const double bytes = tensor_bytes(a.q_scalar) + tensor_bytes(a.kv_scalar) + tensor_bytes(a.q_point) +
+                       tensor_bytes(a.kv_point) + tensor_bytes(a.affines) + tensor_bytes(a.bias_2d) +
+                       tensor_bytes(a.pair) + tensor_bytes(a.mask) + tensor_bytes(a.point_weights) +
+                       tensor_bytes(a.out);
+  return {2.0 * L * L * static_cast<double>(a.num_head) * per_pair, bytes};
+}
+
+OpCost backbone_update_cost(const Tensor& affines, const Tensor& update) {
+  return {60.0 * static_cast<double>(affines.defined() ? affines.size(0) : 0),
+          2.0 * tensor_bytes(affines) + tensor_bytes(update)};
+}
+
+OpCost template_pair_features_cost(const backend::TemplatePairFeatureArgs& a) {
+  const double inputs = tensor_bytes(a.pseudo_beta) + tensor_bytes(a.pseudo_beta_mask) + tensor_bytes(a.ca) +
+                        tensor_bytes(a.rotation) + tensor_bytes(a.backbone_mask) + tensor_bytes(a.aatype);
+  double flops = 0;
+  if (a.w.defined() && a.out.defined())
+    flops = 2.0 * static_cast<double>(a.out.numel()) * static_cast<double>(a.w.size(0));
+  return {flops, inputs + tensor_bytes(a.w) + tensor_bytes(a.bias) + tensor_bytes(a.out)};
+}
+
+OpCost pair_embedding_cost(const Tensor& table, const Tensor& bias, const Tensor& pair) {
+  return {2.0 * num(pair), tensor_bytes(table) + tensor_bytes(bias) + 2.0 * tensor_bytes(pair)};
+}
+
+OpCost extra_msa_embedding_cost(const backend::ExtraMsaEmbeddingArgs& a) {
+  return {3.0 * num(a.out), tensor_bytes(a.aatype) + tensor_bytes(a.has_deletion) + tensor_bytes(a.deletion_value) +
+                                tensor_bytes(a.w) + tensor_bytes(a.bias) + tensor_bytes(a.out)};
+}
+
 OpCost outer_product_mean_cost(const backend::OuterProductMeanArgs& a) {
   const double S = static_cast<double>(a.left.size(0)), L = static_cast<double>(a.left.size(1));
   const double A = static_cast<double>(a.left.size(2)), Bc = static_cast<double>(a.right.size(2));
@@ -184,6 +219,36 @@ void CountingBackend::triangle_multiply(const backend::TriangleMultiplyArgs& arg
 void CountingBackend::outer_product_mean(const backend::OuterProductMeanArgs& args) {
   tallies_.add("outer_product_mean", outer_product_mean_cost(args));
   inner_.outer_product_mean(args);
+}
+
+void CountingBackend::invariant_point_attention(const backend::IpaArgs& args) {
+  tallies_.add("invariant_point_attention", invariant_point_attention_cost(args));
+  inner_.invariant_point_attention(args);
+}
+
+void CountingBackend::backbone_update(Tensor& affines, const Tensor& update) {
+  tallies_.add("backbone_update", backbone_update_cost(affines, update));
+  inner_.backbone_update(affines, update);
+}
+
+void CountingBackend::template_pair_features(const backend::TemplatePairFeatureArgs& args) {
+  tallies_.add("template_pair_features", template_pair_features_cost(args));
+  inner_.template_pair_features(args);
+}
+
+void CountingBackend::relative_position_embedding(const backend::RelativePositionEmbeddingArgs& args) {
+  tallies_.add("relative_position_embedding", pair_embedding_cost(args.table, args.bias, args.pair));
+  inner_.relative_position_embedding(args);
+}
+
+void CountingBackend::distogram_embedding(const backend::DistogramEmbeddingArgs& args) {
+  tallies_.add("distogram_embedding", pair_embedding_cost(args.table, args.bias, args.pair));
+  inner_.distogram_embedding(args);
+}
+
+void CountingBackend::extra_msa_embedding(const backend::ExtraMsaEmbeddingArgs& args) {
+  tallies_.add("extra_msa_embedding", extra_msa_embedding_cost(args));
+  inner_.extra_msa_embedding(args);
 }
 
 }  // namespace axf::runtime::bench

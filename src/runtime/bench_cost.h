@@ -48,6 +48,15 @@ OpCost triangle_multiply_cost(const backend::TriangleMultiplyArgs& a);
 // rows R, S sequences, A x Bc outer channels, Cz out: 2*S*R*L*A*Bc + 2*R*L*A*Bc*Cz FLOPs;
 // bytes S*R*A (left rows) + right + w + bias + norm + out (twice when accumulating).
 OpCost outer_product_mean_cost(const backend::OuterProductMeanArgs& a);
+// IPA core: 2*L*L*H*(sqk + 3*pqk + sv + 3*pv + cz) FLOPs (logits, value/point/pair sums); bytes: projections,
+// pair, bias_2d, affines, mask, out.
+OpCost invariant_point_attention_cost(const backend::IpaArgs& a);
+OpCost backbone_update_cost(const Tensor& affines, const Tensor& update);  // ~60 FLOPs per residue
+// Feature embeddings: the output written (read too where added into) and the per-residue inputs; template pair
+// features fused with embedding2d count 2*rows*L*F*Cout FLOPs.
+OpCost template_pair_features_cost(const backend::TemplatePairFeatureArgs& a);
+OpCost pair_embedding_cost(const Tensor& table, const Tensor& bias, const Tensor& pair);
+OpCost extra_msa_embedding_cost(const backend::ExtraMsaEmbeddingArgs& a);
 
 struct OpTally {
   int64_t calls = 0;
@@ -76,6 +85,8 @@ class CountingBackend final : public backend::Backend {
 
   std::string name() const override { return inner_.name(); }
   core::Device device() const override { return inner_.device(); }
+  bool supports_bf16() const override { return inner_.supports_bf16(); }
+  void set_allow_tf32(bool allow) override { inner_.set_allow_tf32(allow); }
   Tensor empty(const core::Shape& shape, core::DType dtype) override { return inner_.empty(shape, dtype); }
   Tensor upload(const Tensor& host) override;
   Tensor download(const Tensor& t) override;
@@ -98,6 +109,12 @@ class CountingBackend final : public backend::Backend {
   void attention(const backend::AttentionArgs& args) override;
   void triangle_multiply(const backend::TriangleMultiplyArgs& args) override;
   void outer_product_mean(const backend::OuterProductMeanArgs& args) override;
+  void invariant_point_attention(const backend::IpaArgs& args) override;
+  void backbone_update(Tensor& affines, const Tensor& update) override;
+  void template_pair_features(const backend::TemplatePairFeatureArgs& args) override;
+  void relative_position_embedding(const backend::RelativePositionEmbeddingArgs& args) override;
+  void distogram_embedding(const backend::DistogramEmbeddingArgs& args) override;
+  void extra_msa_embedding(const backend::ExtraMsaEmbeddingArgs& args) override;
 
  private:
   backend::Backend& inner_;

@@ -47,7 +47,7 @@ Tensor random_mask_host(const Shape& shape, uint64_t seed, float ones_fraction) 
 }
 
 void Checker::add_nonfinite_scan(const Tensor& host) {
-  const Tensor c = host.contiguous();
+  const Tensor c = host.dtype() == core::DType::F32 ? host.contiguous() : host.to(core::DType::F32);
   const float* p = c.data<float>();
   const int64_t n = c.numel();
   int64_t bad = 0;

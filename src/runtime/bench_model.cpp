@@ -18,7 +18,8 @@
 
 namespace axf::runtime::bench {
 
-BenchParams::BenchParams(backend::Backend& be, const model::ModelConfig& cfg, uint64_t seed) : config(cfg) {
+BenchParams::BenchParams(backend::Backend& be, const model::ModelConfig& cfg, uint64_t seed, core::DType trunk_dtype)
+    : config(cfg) {
   static int counter = 0;
   const std::filesystem::path path = std::filesystem::temp_directory_path() /
                                      ("axialfold-bench-" + std::to_string(::getpid()) + "-" +
@@ -32,6 +33,7 @@ BenchParams::BenchParams(backend::Backend& be, const model::ModelConfig& cfg, ui
   } remove{path};
   model::write_random_params(path, config, seed);
   params = model::load_params(path, config, be);
+  if (trunk_dtype != core::DType::F32) model::convert_trunk_weights(params, be, trunk_dtype);
 }
 
 ModelRun bench_model(backend::Backend& be, const BenchOptions& opt, const BenchParams& bp, int64_t L) {
@@ -47,6 +49,7 @@ ModelRun bench_model(backend::Backend& be, const BenchOptions& opt, const BenchP
   parallel::SelfCommunicator comm;
   CountingBackend counting(be);
   ExecutionContext ctx(counting, comm, opt.chunks);
+  apply_precision(opt.precision, ctx);
   reset_memory_peaks(be);
   run.memory_before = memory_stats(be);
 

@@ -36,12 +36,13 @@ std::vector<Row> bench_modules(backend::Backend& be, const BenchOptions& opt, co
   const ModelConfig& cfg = bp.config;
   const int64_t S = opt.msa, E = opt.extra, cm = cfg.msa_channel, cz = cfg.pair_channel, ce = cfg.extra_msa_channel;
   const uint64_t seed = opt.seed * 31 + static_cast<uint64_t>(L);
-  const Tensor msa0 = be.upload(random_host({S, L, cm}, seed + 1));
-  const Tensor pair0 = be.upload(random_host({L, L, cz}, seed + 2));
-  const Tensor extra0 = be.upload(random_host({E, L, ce}, seed + 3));
+  const core::DType dt = opt.precision == Precision::Bf16 ? core::DType::BF16 : core::DType::F32;
+  const Tensor msa0 = be.upload(random_host({S, L, cm}, seed + 1).to(dt));
+  const Tensor pair0 = be.upload(random_host({L, L, cz}, seed + 2).to(dt));
+  const Tensor extra0 = be.upload(random_host({E, L, ce}, seed + 3).to(dt));
   const Tensor msa_mask = be.upload(Tensor::full({S, L}, 1.f)), extra_mask = be.upload(Tensor::full({E, L}, 1.f));
   const Tensor pair_mask = be.upload(Tensor::full({L, L}, 1.f));
-  Tensor msa = be.empty({S, L, cm}), pair = be.empty({L, L, cz}), extra = be.empty({E, L, ce});
+  Tensor msa = be.empty({S, L, cm}, dt), pair = be.empty({L, L, cz}, dt), extra = be.empty({E, L, ce}, dt);
 
   const Scope evo(bp.params, std::string(model::kRootScope) + "/evoformer");
   const Scope block = evo.sub("evoformer_iteration").block(0), extra_block = evo.sub("extra_msa_stack").block(0);
@@ -105,6 +106,8 @@ std::vector<Row> bench_modules(backend::Backend& be, const BenchOptions& opt, co
   parallel::SelfCommunicator comm;
   CountingBackend counting(be);
   ExecutionContext count_ctx(counting, comm, opt.chunks), ctx(be, comm, opt.chunks);
+  apply_precision(opt.precision, count_ctx);
+  apply_precision(opt.precision, ctx);
   DeviceTimer timer(be);
   std::vector<Row> rows;
   for (const Module& m : modules) {

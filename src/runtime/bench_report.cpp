@@ -29,7 +29,7 @@ std::string wrong_text(const Row& r) { return r.wrong < 0 ? "-" : std::to_string
 double per_second(double amount, const Row& r) { return r.time.median > 0 ? amount / r.time.median : 0.0; }
 
 double floor_seconds(const Row& r, const Ceilings& c) {
-  const double compute = c.gemm_fp32 > 0 ? r.flops / c.gemm_fp32 : 0.0;
+  const double compute = c.gemm_reference > 0 ? r.flops / c.gemm_reference : 0.0;
   const double memory = c.copy > 0 ? r.bytes / c.copy : 0.0;
   return std::max(compute, memory);
 }
@@ -91,7 +91,7 @@ std::string row_json(const Row& r, const Ceilings& c) {
   o.num("seconds", r.time.median).num("seconds_min", r.time.min).num("seconds_max", r.time.max);
   o.num("repeat", r.time.repeat).num("flops", r.flops).num("bytes", r.bytes);
   o.num("flops_per_second", per_second(r.flops, r)).num("bytes_per_second", per_second(r.bytes, r));
-  o.num("percent_gemm_fp32", share(per_second(r.flops, r), c.gemm_fp32));
+  o.num("percent_gemm", share(per_second(r.flops, r), c.gemm_reference));
   o.num("percent_copy", share(per_second(r.bytes, r), c.copy));
   o.num("floor_seconds", floor_seconds(r, c));
   o.add("wrong", r.wrong < 0 ? "null" : number(static_cast<double>(r.wrong)));
@@ -132,7 +132,8 @@ void print_ceilings(std::ostream& out, const Ceilings& c) {
 }
 
 void print_table_header(std::ostream& out, const std::string& title, const Ceilings& c) {
-  out << "#\n# " << title << "\n# %gemm: of the measured fp32 GEMM " << format("%.2f", 1e-12 * c.gemm_fp32)
+  out << "#\n# " << title << "\n# %gemm: of the measured " << c.gemm_reference_name << " GEMM "
+      << format("%.2f", 1e-12 * c.gemm_reference)
       << " TFLOP/s; %copy: of the measured copy " << format("%.1f", 1e-9 * c.copy)
       << " GB/s; xfloor: time / max(FLOP / GEMM ceiling, bytes / copy ceiling)\n#\n";
   char line[320];
@@ -155,7 +156,7 @@ void print_table_row(std::ostream& out, const Row& r, const Ceilings& c) {
   std::snprintf(line, sizeof line, "  %5lld  %-30s %-44s %10s %9s %8s %6s %9s %8s %6s %7s %7s\n",
                 static_cast<long long>(r.length), r.name.c_str(), r.shape.c_str(),
                 format("%.3f", 1e3 * r.time.median).c_str(), format("%.2f", 1e-9 * r.flops).c_str(),
-                format("%.2f", 1e-12 * flops_s).c_str(), format("%.1f", share(flops_s, c.gemm_fp32)).c_str(),
+                format("%.2f", 1e-12 * flops_s).c_str(), format("%.1f", share(flops_s, c.gemm_reference)).c_str(),
                 format("%.3f", 1e-9 * r.bytes).c_str(), format("%.1f", 1e-9 * bytes_s).c_str(),
                 format("%.1f", share(bytes_s, c.copy)).c_str(),
                 floor > 0 ? format("%.1f", r.time.median / floor).c_str() : "-", wrong_text(r).c_str());
@@ -165,7 +166,8 @@ void print_table_row(std::ostream& out, const Row& r, const Ceilings& c) {
 
 void print_model_header(std::ostream& out, const std::string& title, const Ceilings& c) {
   out << "#\n# " << title << "\n# TFLOP and TB: counted from every backend operation of the run (bench_cost.h); "
-      << "%gemm of " << format("%.2f", 1e-12 * c.gemm_fp32) << " TFLOP/s\n"
+      << "%gemm of the " << c.gemm_reference_name << " GEMM " << format("%.2f", 1e-12 * c.gemm_reference)
+      << " TFLOP/s\n"
       << "# pool peak: high-water mark of live memory (CUDA stream-ordered pool; CPU peak RSS); used: device memory "
          "in use before/after\n#\n";
   char line[320];
@@ -192,7 +194,7 @@ void print_model_row(std::ostream& out, const ModelRun& m, const Ceilings& c) {
                 static_cast<long long>(r.length), static_cast<long long>(m.msa), static_cast<long long>(m.extra),
                 static_cast<long long>(m.templates), m.blocks, m.passes, format("%.3f", r.time.median).c_str(),
                 format("%.4g", 1e-12 * r.flops).c_str(), format("%.2f", 1e-12 * flops_s).c_str(),
-                format("%.1f", share(flops_s, c.gemm_fp32)).c_str(), format("%.4g", 1e-12 * r.bytes).c_str(),
+                format("%.1f", share(flops_s, c.gemm_reference)).c_str(), format("%.4g", 1e-12 * r.bytes).c_str(),
                 format("%.1f", 1e-9 * bytes_s).c_str(), format("%.1f", share(bytes_s, c.copy)).c_str(),
                 format("%.2f", m.memory_after.pool_used_high / kGiB).c_str(),
                 format("%.2f", m.memory_before.device_used / kGiB).c_str(),

@@ -62,12 +62,12 @@ std::string ops_title(const BenchOptions& o) {
 }
 
 std::string modules_title(const BenchOptions& o) {
-  return "Modules of one Evoformer block (" + o.config.preset + " widths, random parameters; FLOPs and bytes counted "
+  return "Modules of one Evoformer block (" + precision_name(o.precision) + ", " + o.config.preset + " widths, random parameters; FLOPs and bytes counted "
          "from the ops issued; median of " + std::to_string(o.repeat) + " runs; #wrong: non-finite outputs)";
 }
 
 std::string model_title(const BenchOptions& o) {
-  return "Model: " + o.config.preset + ", " + std::to_string(o.config.evoformer_num_block) + " Evoformer blocks, " +
+  return "Model: " + o.config.preset + " in " + precision_name(o.precision) + ", " + std::to_string(o.config.evoformer_num_block) + " Evoformer blocks, " +
          std::to_string(o.recycles) + " recycles, synthetic inputs (one run each; #wrong: non-finite outputs)";
 }
 
@@ -80,6 +80,17 @@ BenchReport run_bench(backend::Backend& be, const BenchOptions& opt, std::ostrea
   report.device = device_description(be);
   log_info("bench: ", report.device, "; measuring the GEMM and copy ceilings");
   report.ceilings = measure_ceilings(be, opt.repeat);
+  {
+    Ceilings& c = report.ceilings;
+    c.gemm_reference_name = precision_name(opt.precision);
+    c.gemm_reference = opt.precision == Precision::Bf16   ? c.gemm_bf16
+                       : opt.precision == Precision::Tf32 ? c.gemm_tf32
+                                                          : c.gemm_fp32;
+    if (c.gemm_reference <= 0) {
+      c.gemm_reference = c.gemm_fp32;
+      c.gemm_reference_name = "fp32";
+    }
+  }
   print_ceilings(out, report.ceilings);
   if (on_progress) on_progress(report);
   const Ceilings& c = report.ceilings;
@@ -99,7 +110,8 @@ BenchReport run_bench(backend::Backend& be, const BenchOptions& opt, std::ostrea
       model::ModelConfig cfg = opt.config;
       if (!opt.model) cfg.evoformer_num_block = 1;  // the modules use block 0 only
       log_info("bench: random parameters (", cfg.preset, ", ", cfg.evoformer_num_block, " Evoformer blocks)");
-      params = std::make_unique<BenchParams>(be, cfg, opt.seed);
+      params = std::make_unique<BenchParams>(
+          be, cfg, opt.seed, opt.precision == Precision::Bf16 ? core::DType::BF16 : core::DType::F32);
     }
     return *params;
   };

@@ -1,5 +1,5 @@
 // ExecutionContext: everything a model module needs besides its parameters and activations — the backend,
-// the communicator (one DAP group), explicit per-module chunk sizes and the stage timers.
+// the communicator (one DAP group), the activation dtype, explicit per-module chunk sizes and the stage timers.
 #pragma once
 
 #include <algorithm>
@@ -37,12 +37,17 @@ class ExecutionContext {
   parallel::Communicator& comm() const { return comm_; }
   const ChunkConfig& chunks() const { return chunks_; }
   void set_chunks(const ChunkConfig& c) { chunks_ = c; }
+  // dtype of the trunk's activations (MSA, extra MSA, pair and their temporaries): F32, or BF16 on backends that
+  // compute in bf16 (fp32 accumulation and statistics). Masks, the structure module and outputs stay fp32.
+  core::DType dtype() const { return dtype_; }
+  void set_dtype(core::DType d) { dtype_ = d; }
   Timers& timers() { return timers_; }
 
  private:
   backend::Backend& backend_;
   parallel::Communicator& comm_;
   ChunkConfig chunks_;
+  core::DType dtype_ = core::DType::F32;
   Timers timers_;
 };
 

@@ -1,7 +1,10 @@
 // Every Backend operation on the CUDA backend against the CPU reference (ggml test-backend-ops style): each case
 // names its parameters, builds random host inputs, and runs the op on whatever backend it is given. The harness
 // runs it on both backends from the same inputs, with the output views poisoned (NaN) beforehand, and compares
-// the whole output buffers: inside the views to the tolerance, outside them untouched. Skipped without a GPU.
+// the whole output buffers: inside the views to the tolerance, outside them untouched. Every case also runs in a
+// bf16 variant: its fp32 activations are rounded to bf16, the CPU computes on the rounded values in fp32, the CUDA
+// backend on bf16 tensors (masks, scales, biases stay fp32), and the outputs must agree within 1e-2.
+// Skipped without a GPU.
 #include <gtest/gtest.h>
 
 #ifdef AXF_WITH_CUDA
@@ -34,6 +37,7 @@ struct Arg {
   std::function<Tensor(const Tensor&)> view;   // the op's view of the buffer (none: the buffer itself)
   bool output = false;                         // compared after the op
   bool poison = false;                         // view filled with NaN (int32: INT_MIN) before the op
+  bool keep_f32 = false;                       // stays fp32 in the bf16 variant (masks, scales, biases)
 };
 
 struct OpCase {
@@ -42,7 +46,10 @@ struct OpCase {
   std::function<void(Backend&, std::vector<Tensor>&)> run;  // gets the views, in build order
   double tol = 1e-5;
   size_t cuda_workspace = 0;  // > 0: the CUDA backend's scratch budget for this case (forces chunking)
+  bool bf16 = true;           // also run the bf16 variant (not for cases about dtypes themselves)
 };
+
+constexpr double kBf16Tolerance = 1e-2;
 
 // gtest prints a case by its name (in failure messages and listings).
 void PrintTo(const OpCase& c, std::ostream* os) { *os << c.name; }
@@ -51,6 +58,20 @@ Arg in(Tensor t, std::function<Tensor(const Tensor&)> view = {}) { return {std::
 // An output whose view the op overwrites (poisoned), or accumulates into (random initial values).
 Arg out(Tensor t, std::function<Tensor(const Tensor&)> view = {}) { return {std::move(t), std::move(view), true, true}; }
 Arg acc(Tensor t, std::function<Tensor(const Tensor&)> view = {}) { return {std::move(t), std::move(view), true, false}; }
+// An input that stays fp32 in the bf16 variant.
+Arg in32(Tensor t, std::function<Tensor(const Tensor&)> view = {}) {
+  return {std::move(t), std::move(view), false, false, true};
+}
+
+// The bf16 variant's view of a case's inputs: fp32 activations rounded to bf16, as bf16 tensors (for the CUDA
+// backend) or as the rounded fp32 values (for the CPU reference).
+enum class Variant { Fp32, Bf16, Bf16RoundedFp32 };
+Tensor variant_host(const Arg& a, Variant v) {
+  Tensor h = a.host.clone();
+  if (v == Variant::Fp32 || a.keep_f32 || h.dtype() != DType::F32) return h;
+  h = h.to(DType::BF16);
+  return v == Variant::Bf16 ? h : h.to(DType::F32);
+}
 
 uint64_t next_seed() {
   static uint64_t s = 1234;
@@ -84,11 +105,12 @@ void poison(Tensor view) {
   }
 }
 
-// Runs the case on one backend; returns the downloaded output buffers.
-std::vector<Tensor> run_case(const OpCase& c, const std::vector<Arg>& args, Backend& be) {
+// Runs the case on one backend; returns the downloaded output buffers (as fp32 in the bf16 variant).
+std::vector<Tensor> run_case(const OpCase& c, const std::vector<Arg>& args, Backend& be,
+                             Variant variant = Variant::Fp32) {
   std::vector<Tensor> buffers, views;
   for (const Arg& a : args) {
-    Tensor h = a.host.clone();
+    Tensor h = variant_host(a, variant);
     if (a.poison) poison(a.view ? a.view(h) : h);
     Tensor d = be.upload(h);
     buffers.push_back(d);
@@ -97,8 +119,11 @@ std::vector<Tensor> run_case(const OpCase& c, const std::vector<Arg>& args, Back
   c.run(be, views);
   be.synchronize();
   std::vector<Tensor> outs;
-  for (size_t i = 0; i < args.size(); ++i)
-    if (args[i].output) outs.push_back(be.download(buffers[i]));
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (!args[i].output) continue;
+    Tensor o = be.download(buffers[i]);
+    outs.push_back(o.dtype() == DType::BF16 ? o.to(DType::F32) : o);
+  }
   return outs;
 }
 
@@ -124,20 +149,20 @@ class BackendOps : public ::testing::TestWithParam<OpCase> {
 Backend* BackendOps::cpu_ = nullptr;
 backend::cuda::CudaBackend* BackendOps::cuda_ = nullptr;
 
-TEST_P(BackendOps, MatchesCpu) {
-  const OpCase& c = GetParam();
+void expect_cuda_matches_cpu(const OpCase& c, Backend& cpu, backend::cuda::CudaBackend& cuda, bool bf16) {
   const std::vector<Arg> args = c.build();
-  const std::vector<Tensor> want = run_case(c, args, *cpu_);
-  const size_t default_budget = cuda_->workspace_budget();
-  if (c.cuda_workspace > 0) cuda_->set_workspace_budget(c.cuda_workspace);
+  const std::vector<Tensor> want = run_case(c, args, cpu, bf16 ? Variant::Bf16RoundedFp32 : Variant::Fp32);
+  const size_t default_budget = cuda.workspace_budget();
+  if (c.cuda_workspace > 0) cuda.set_workspace_budget(c.cuda_workspace);
   std::vector<Tensor> got;
   try {
-    got = run_case(c, args, *cuda_);
+    got = run_case(c, args, cuda, bf16 ? Variant::Bf16 : Variant::Fp32);
   } catch (...) {
-    cuda_->set_workspace_budget(default_budget);
+    cuda.set_workspace_budget(default_budget);
     throw;
   }
-  cuda_->set_workspace_budget(default_budget);
+  cuda.set_workspace_budget(default_budget);
+  const double tol = bf16 ? std::max(c.tol, kBf16Tolerance) : c.tol;
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) {
     const std::vector<double> g = to_doubles(got[i]), w = to_doubles(want[i]);
@@ -147,10 +172,19 @@ TEST_P(BackendOps, MatchesCpu) {
       ASSERT_FALSE(std::isnan(g[j])) << "CUDA output " << i << " element " << j << " is NaN (not written?)";
     }
     const double err = max_rel_error(g, w);
-    RecordProperty("max_rel_error_" + std::to_string(i), std::to_string(err));
-    if (std::getenv("AXF_TEST_VERBOSE")) std::printf("  %s output %zu: max rel error %.3g\n", c.name.c_str(), i, err);
-    EXPECT_LE(err, c.tol) << "output " << i << " " << got[i].describe();
+    ::testing::Test::RecordProperty("max_rel_error_" + std::to_string(i), std::to_string(err));
+    if (std::getenv("AXF_TEST_VERBOSE"))
+      std::printf("  %s%s output %zu: max rel error %.3g\n", c.name.c_str(), bf16 ? " (bf16)" : "", i, err);
+    EXPECT_LE(err, tol) << "output " << i << " " << got[i].describe();
   }
+}
+
+TEST_P(BackendOps, MatchesCpu) { expect_cuda_matches_cpu(GetParam(), *cpu_, *cuda_, false); }
+
+// The same case on bf16 activations (skipped for the cases about dtypes themselves).
+TEST_P(BackendOps, Bf16MatchesCpu) {
+  if (!GetParam().bf16) GTEST_SKIP() << "fp32-only case";
+  expect_cuda_matches_cpu(GetParam(), *cpu_, *cuda_, true);
 }
 
 // ---- Cases ---------------------------------------------------------------------------------------------------
@@ -167,7 +201,7 @@ void add_copy_cases(std::vector<OpCase>& cs) {
                     Tensor d = Tensor::zeros(dst_shape, dst_t);
                     return std::vector<Arg>{in(s, sv), out(d, dv)};
                   },
-                  [](Backend& be, Views& v) { be.copy(v[0], v[1]); }});
+                  [](Backend& be, Views& v) { be.copy(v[0], v[1]); }, 1e-5, 0, false});
   };
   copy_case("copy_contiguous", {5, 7}, DType::F32, {}, {5, 7}, DType::F32, {});
   copy_case("copy_transpose", {13, 37}, DType::F32, [](const Tensor& t) { return t.transpose(0, 1); }, {37, 13},
@@ -191,7 +225,7 @@ void add_copy_cases(std::vector<OpCase>& cs) {
                   Tensor s = rnd({300}, 1e-5f);
                   return std::vector<Arg>{in(s), out(Tensor::zeros({300}, DType::F16))};
                 },
-                [](Backend& be, Views& v) { be.copy(v[0], v[1]); }});
+                [](Backend& be, Views& v) { be.copy(v[0], v[1]); }, 1e-5, 0, false});
 }
 
 void add_fill_cases(std::vector<OpCase>& cs) {
@@ -218,7 +252,7 @@ void add_layer_norm_cases(std::vector<OpCase>& cs) {
                     for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] += 3.f;
                     Tensor g = random_tensor({c}, next_seed(), 0.1f), b = rnd({c}, 0.1f);
                     for (int64_t i = 0; i < c; ++i) g.data<float>()[i] += 1.f;
-                    return std::vector<Arg>{in(x, xv), in(g), in(b), out(Tensor::zeros(out_shape), ov)};
+                    return std::vector<Arg>{in(x, xv), in32(g), in32(b), out(Tensor::zeros(out_shape), ov)};
                   },
                   [](Backend& be, Views& v) { be.layer_norm(v[0], v[1], v[2], v[3], 1e-5f); }});
   };
@@ -235,7 +269,7 @@ void add_layer_norm_cases(std::vector<OpCase>& cs) {
   cs.push_back({"layer_norm_in_place",
                 [] {
                   Tensor g = rnd({48}, 0.1f), b = rnd({48}, 0.1f);
-                  return std::vector<Arg>{acc(rnd({11, 48})), in(g), in(b)};
+                  return std::vector<Arg>{acc(rnd({11, 48})), in32(g), in32(b)};
                 },
                 [](Backend& be, Views& v) { be.layer_norm(v[0], v[1], v[2], v[0], 1e-5f); }});
 }
@@ -300,12 +334,12 @@ void add_embedding_cases(std::vector<OpCase>& cs) {
 
 void add_masked_mean_cases(std::vector<OpCase>& cs) {
   cs.push_back({"masked_mean_basic",
-                [] { return std::vector<Arg>{in(rnd({3, 10, 40})), in(mask({3, 10}, {1})), out(rnd({3, 40}))}; },
+                [] { return std::vector<Arg>{in(rnd({3, 10, 40})), in32(mask({3, 10}, {1})), out(rnd({3, 40}))}; },
                 [](Backend& be, Views& v) { be.masked_mean(v[0], v[1], v[2], 1e-10f); }});
   cs.push_back({"masked_mean_strided",
                 [] {
                   return std::vector<Arg>{in(rnd({37, 5, 70}), [](const Tensor& t) { return t.transpose(0, 1); }),
-                                          in(mask({37, 5}), [](const Tensor& t) { return t.transpose(0, 1); }),
+                                          in32(mask({37, 5}), [](const Tensor& t) { return t.transpose(0, 1); }),
                                           out(rnd({5, 80}), [](const Tensor& t) { return t.slice(1, 3, 73); })};
                 },
                 [](Backend& be, Views& v) { be.masked_mean(v[0], v[1], v[2], 1e-10f); }});
@@ -324,12 +358,12 @@ void add_linear_cases(std::vector<OpCase>& cs) {
           return accumulate ? acc(std::move(t), std::move(view)) : out(std::move(t), std::move(view));
         };
         cs.push_back({name + "_contiguous",
-                      [o] { return std::vector<Arg>{in(rnd({2, 5, 48})), in(rnd({48, 40}, 0.15f)), in(rnd({40})), o(rnd({2, 5, 40}), {})}; },
+                      [o] { return std::vector<Arg>{in(rnd({2, 5, 48})), in(rnd({48, 40}, 0.15f)), in32(rnd({40})), o(rnd({2, 5, 40}), {})}; },
                       run});
         // Output a slice of a wider buffer (row stride > Cout: GEMM straight into it).
         cs.push_back({name + "_out_slice",
                       [o] {
-                        return std::vector<Arg>{in(rnd({7, 33})), in(rnd({33, 19}, 0.2f)), in(rnd({19})),
+                        return std::vector<Arg>{in(rnd({7, 33})), in(rnd({33, 19}, 0.2f)), in32(rnd({19})),
                                                 o(rnd({7, 30}), [](const Tensor& t) { return t.slice(1, 5, 24); })};
                       },
                       run});
@@ -337,7 +371,7 @@ void add_linear_cases(std::vector<OpCase>& cs) {
         cs.push_back({name + "_transposed",
                       [o] {
                         return std::vector<Arg>{in(rnd({4, 3, 21}), [](const Tensor& t) { return t.transpose(0, 1); }),
-                                                in(rnd({21, 17}, 0.2f)), in(rnd({17})),
+                                                in(rnd({21, 17}, 0.2f)), in32(rnd({17})),
                                                 o(rnd({4, 3, 17}), [](const Tensor& t) { return t.transpose(0, 1); })};
                       },
                       run});
@@ -345,10 +379,10 @@ void add_linear_cases(std::vector<OpCase>& cs) {
     }
   }
   cs.push_back({"linear_one_row",
-                [] { return std::vector<Arg>{in(rnd({1, 64})), in(rnd({64, 129}, 0.1f)), in(rnd({129})), out(rnd({1, 129}))}; },
+                [] { return std::vector<Arg>{in(rnd({1, 64})), in(rnd({64, 129}, 0.1f)), in32(rnd({129})), out(rnd({1, 129}))}; },
                 [](Backend& be, Views& v) { be.linear({v[0], v[1], v[2], v[3], Activation::Relu, false}); }});
   cs.push_back({"linear_many_rows",
-                [] { return std::vector<Arg>{in(rnd({1031, 37})), in(rnd({37, 3}, 0.2f)), in(rnd({3})), out(rnd({1031, 3}))}; },
+                [] { return std::vector<Arg>{in(rnd({1031, 37})), in(rnd({37, 3}, 0.2f)), in32(rnd({3})), out(rnd({1031, 3}))}; },
                 [](Backend& be, Views& v) { be.linear({v[0], v[1], v[2], v[3], Activation::Sigmoid, false}); }});
 }
 
@@ -394,7 +428,7 @@ void add_attention_case(std::vector<OpCase>& cs, const std::string& name, AttnSp
       a.push_back(in(rnd({s.B, s.K, s.Hk, s.D})));
       a.push_back(in(rnd({s.B, s.K, s.Hk, s.Dv})));
     }
-    a.push_back(in(s.mask ? mask({s.mask_broadcast ? 1 : s.B, s.K}, s.masked_batches) : Tensor::zeros({1})));
+    a.push_back(in32(s.mask ? mask({s.mask_broadcast ? 1 : s.B, s.K}, s.masked_batches) : Tensor::zeros({1})));
     a.push_back(in(s.bias ? rnd({s.H, s.Q, s.K}, 2.f) : Tensor::zeros({1})));
     if (s.strided) {
       a.push_back(in(rnd({s.B, s.Q, s.H, s.Dv}), [](const Tensor& t) { return t; }));
@@ -492,7 +526,7 @@ void add_outer_product_mean_cases(std::vector<OpCase>& cs) {
                       ov = [s](const Tensor& t) { return t.transpose(0, 1).slice(2, 1, 1 + s.Cz); };
                     }
                     return std::vector<Arg>{in(rnd({s.S, s.L, s.A})), in(rnd({s.S, s.L, s.Bc})),
-                                            in(rnd({s.A * s.Bc, s.Cz}, 0.2f)), in(rnd({s.Cz})), in(norm),
+                                            in(rnd({s.A * s.Bc, s.Cz}, 0.2f)), in32(rnd({s.Cz})), in32(norm),
                                             s.accumulate ? acc(rnd(oshape), ov) : out(rnd(oshape), ov)};
                   },
                   [s](Backend& be, Views& v) {
@@ -508,6 +542,113 @@ void add_outer_product_mean_cases(std::vector<OpCase>& cs) {
   add("outer_product_mean_alphafold_widths", {16, 20, 32, 32, 128, 20, 0, false, false, 0});
 }
 
+// Structure module: the invariant point attention core and the backbone update (fp32 only). Frames are random unit
+// quaternions with translations of a few units; masks pad the last residues and drop random ones.
+Tensor unit_affines(int64_t L, float translation_scale) {
+  core::Random rng(next_seed());
+  Tensor t = Tensor::empty({L, 7});
+  float* a = t.data<float>();
+  for (int64_t i = 0; i < L; ++i) {
+    float q[4], n = 0.f;
+    for (float& x : q) {
+      x = static_cast<float>(rng.normal());
+      n += x * x;
+    }
+    n = std::sqrt(n);
+    for (int k = 0; k < 4; ++k) a[i * 7 + k] = q[k] / n;
+    for (int k = 4; k < 7; ++k) a[i * 7 + k] = static_cast<float>(translation_scale * rng.normal());
+  }
+  return t;
+}
+
+struct IpaSpec {
+  int64_t L, H, sqk, sv, pqk, pv, cz;
+  int64_t pad_front = 0, pad_back = 0;  // masked residues at the start / end
+  float ones = 0.85f;                    // fraction of the others present
+  bool views = false;                    // bias, pair and out as strided views of wider buffers
+};
+
+void add_ipa_case(std::vector<OpCase>& cs, const std::string& name, IpaSpec s) {
+  cs.push_back({name,
+                [s] {
+                  const int64_t L = s.L, H = s.H, width = H * (s.sv + 4 * s.pv + s.cz);
+                  Tensor m = random_mask({L}, next_seed(), s.ones);
+                  for (int64_t i = 0; i < L; ++i)
+                    if (i < s.pad_front || i >= L - s.pad_back) m.data<float>()[i] = 0.f;
+                  Tensor pw = rnd({H});
+                  for (int64_t h = 0; h < H; ++h) pw.data<float>()[h] = 0.05f + 0.2f * std::fabs(pw.data<float>()[h]);
+                  std::function<Tensor(const Tensor&)> bias_view, pair_view, out_view;
+                  Shape bias_shape = {L, L, H}, pair_shape = {L, L, s.cz}, out_shape = {L, width};
+                  if (s.views) {
+                    bias_shape = {L, L, H + 2};
+                    bias_view = [H](const Tensor& t) { return t.slice(2, 1, 1 + H); };
+                    pair_shape = {L + 1, L, s.cz + 4};
+                    pair_view = [s](const Tensor& t) { return t.slice(0, 1, 1 + s.L).slice(2, 2, 2 + s.cz); };
+                    out_shape = {L, width + 3};
+                    out_view = [width](const Tensor& t) { return t.slice(1, 1, 1 + width); };
+                  }
+                  return std::vector<Arg>{in(rnd({L, H * s.sqk})),
+                                          in(rnd({L, H * (s.sqk + s.sv)})),
+                                          in(rnd({L, 3 * H * s.pqk})),
+                                          in(rnd({L, 3 * H * (s.pqk + s.pv)})),
+                                          in(unit_affines(L, 2.f)),
+                                          in(rnd(bias_shape), bias_view),
+                                          in(rnd(pair_shape), pair_view),
+                                          in(m),
+                                          in(pw),
+                                          out(rnd(out_shape), out_view)};
+                },
+                [s](Backend& be, Views& v) {
+                  backend::IpaArgs a;
+                  a.q_scalar = v[0];
+                  a.kv_scalar = v[1];
+                  a.q_point = v[2];
+                  a.kv_point = v[3];
+                  a.affines = v[4];
+                  a.bias_2d = v[5];
+                  a.pair = v[6];
+                  a.mask = v[7];
+                  a.point_weights = v[8];
+                  a.out = v[9];
+                  a.num_head = s.H;
+                  a.num_scalar_qk = s.sqk;
+                  a.num_scalar_v = s.sv;
+                  a.num_point_qk = s.pqk;
+                  a.num_point_v = s.pv;
+                  const double sqk = static_cast<double>(s.sqk > 0 ? s.sqk : 1);
+                  a.scalar_weight = static_cast<float>(std::sqrt(1.0 / (3.0 * sqk)));
+                  a.attention_2d_weight = static_cast<float>(std::sqrt(1.0 / 3.0));
+                  be.invariant_point_attention(a);
+                },
+                1e-5, 0, false});  // fp32-only operation
+}
+
+void add_structure_cases(std::vector<OpCase>& cs) {
+  add_ipa_case(cs, "ipa_L1", {1, 2, 3, 2, 1, 2, 5, 0, 0, 1.f});
+  add_ipa_case(cs, "ipa_L1_masked", {1, 3, 4, 4, 2, 2, 8, 0, 1});
+  add_ipa_case(cs, "ipa_L7_small", {7, 4, 16, 16, 4, 8, 16, 0, 2});
+  add_ipa_case(cs, "ipa_L37_alphafold", {37, 12, 16, 16, 4, 8, 128, 0, 5});
+  add_ipa_case(cs, "ipa_L130_alphafold", {130, 12, 16, 16, 4, 8, 128, 0, 10});
+  add_ipa_case(cs, "ipa_L70_leading_padding", {70, 12, 16, 16, 4, 8, 128, 35, 3});
+  add_ipa_case(cs, "ipa_L33_odd_sizes_views", {33, 5, 3, 0, 2, 3, 129, 0, 3, 0.85f, true});
+  add_ipa_case(cs, "ipa_L45_many_heads_wide_pair", {45, 20, 8, 4, 2, 2, 300, 1, 4});
+
+  auto update_case = [&](std::string name, int64_t L, int iterations) {
+    cs.push_back({name,
+                  [=] {
+                    return std::vector<Arg>{acc(unit_affines(L, 3.f)), in(rnd({iterations, L, 6}, 0.5f))};
+                  },
+                  [=](Backend& be, Views& v) {
+                    for (int it = 0; it < iterations; ++it) be.backbone_update(v[0], v[1].select(0, it));
+                  },
+                  1e-5, 0, false});  // fp32-only operation
+  };
+  update_case("backbone_update_L1", 1, 1);
+  update_case("backbone_update_L7", 7, 1);
+  update_case("backbone_update_L130_8_iterations", 130, 8);
+  update_case("backbone_update_L1000", 1000, 1);
+}
+
 std::vector<OpCase> all_cases() {
   std::vector<OpCase> cs;
   add_copy_cases(cs);
@@ -521,6 +662,7 @@ std::vector<OpCase> all_cases() {
   add_attention_cases(cs);
   add_triangle_cases(cs);
   add_outer_product_mean_cases(cs);
+  add_structure_cases(cs);
   return cs;
 }
 

@@ -102,7 +102,7 @@ TEST(Bench, ModelOnCpuAtL16) {
   const Result r = bench("--device cpu --model --lengths 16 --evoformer-blocks 1 --recycles 0 --msa 8 --extra 8 "
                          "--templates 1");
   ASSERT_EQ(r.status, 0) << r.output;
-  for (const char* s : {"# Model: model_1_ptm, 1 Evoformer blocks, 0 recycles", "# Model stages, L=16",
+  for (const char* s : {"# Model: model_1_ptm in fp32, 1 Evoformer blocks, 0 recycles", "# Model stages, L=16",
                         "template embedding", "extra MSA stack", "Evoformer stack", "structure module", "heads",
                         "# Model operation mix", "attention", "triangle_multiply"})
     EXPECT_NE(r.output.find(s), std::string::npos) << s << " missing from:\n" << r.output;

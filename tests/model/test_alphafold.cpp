@@ -29,6 +29,18 @@ class AlphaFoldModel : public ::testing::Test {
   model::Params params_;
 };
 
+TEST_F(AlphaFoldModel, TemplateStackCacheGivesIdenticalPredictions) {
+  const model::ModelInputs in = random_model_inputs(9, 4, 5, 2, 17);
+  model::RecyclingOptions cached{2, 0.0};
+  model::RecyclingOptions recomputed{2, 0.0};
+  recomputed.cache_template_stack = false;
+  const auto a = run(in, cached), b = run(in, recomputed);
+  EXPECT_EQ(a.passes, 3);
+  EXPECT_EQ(to_doubles(a.structure.final_atom_positions), to_doubles(b.structure.final_atom_positions));
+  EXPECT_EQ(to_doubles(a.trunk.pair), to_doubles(b.trunk.pair));
+  EXPECT_EQ(a.ca_distance_change, b.ca_distance_change);
+}
+
 TEST_F(AlphaFoldModel, RigidMotionOfTemplatesLeavesThePredictionUnchanged) {
   auto arrays = random_feature_arrays(11, 5, 6, 2, 8);
   const model::ModelInputs base_inputs = model::model_inputs_from_arrays(arrays, "base");

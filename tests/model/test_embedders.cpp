@@ -101,7 +101,7 @@ TEST_F(Embedders, InputRecyclingAndRelposMatchLiteralAlgorithms) {
 TEST_F(Embedders, ExtraMsaFeaturesMatchLiteralOneHot) {
   runtime::ExecutionContext ctx(*backend_, comm_, runtime::ChunkConfig{2, 0, 0, 0, 0});
   Tensor extra = Tensor::empty({E, L, cfg_.extra_msa_channel});
-  model::extra_msa_embedder(ctx, evo(), in_, extra);
+  model::extra_msa_embedder(ctx, evo(), model::upload_inputs(ctx, cfg_, in_), extra);
   std::vector<double> want;
   for (int64_t r = 0; r < E * L; ++r) {
     std::vector<double> f(25, 0.0);

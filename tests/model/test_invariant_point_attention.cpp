@@ -4,16 +4,24 @@
 
 #include <array>
 #include <cmath>
+#include <vector>
 
 #include "core/random.h"
 #include "model/invariant_point_attention.h"
+#include "model/rigid.h"
 #include "support/model_test_support.h"
 #include "support/reference_modules.h"
 
 namespace axf::test {
 
-
 namespace {
+
+// The frames as the module takes them: QuatAffine.to_tensor rows [L, 7].
+Tensor affine_rows(const std::vector<model::QuatAffine>& frames) {
+  Tensor t = Tensor::empty({static_cast<int64_t>(frames.size()), 7});
+  for (size_t i = 0; i < frames.size(); ++i) frames[i].to_tensor(t.data<float>() + i * 7);
+  return t;
+}
 
 struct IpaCase {
   model::ModelConfig cfg = small_config();
@@ -44,7 +52,7 @@ struct IpaCase {
                           const std::vector<model::QuatAffine>& frames) const {
     const model::IpaPairTerms terms = model::ipa_pair_terms(ctx, scope(), cfg.structure_module, p);
     Tensor out = Tensor::zeros(a.shape());
-    model::invariant_point_attention_add(ctx, scope(), cfg.structure_module, a, terms, m, frames, out);
+    model::invariant_point_attention_add(ctx, scope(), cfg.structure_module, a, terms, m, affine_rows(frames), out);
     return to_doubles(out);
   }
 
@@ -72,8 +80,8 @@ TEST(InvariantPointAttention, MatchesLiteralAlgorithm22) {
   // The output is added to the residual.
   const model::IpaPairTerms terms = model::ipa_pair_terms(ctx, c.scope(), c.cfg.structure_module, c.pair);
   Tensor residual = c.act.clone();
-  model::invariant_point_attention_add(ctx, c.scope(), c.cfg.structure_module, c.act, terms, c.mask, c.affines,
-                                       residual);
+  model::invariant_point_attention_add(ctx, c.scope(), c.cfg.structure_module, c.act, terms, c.mask,
+                                       affine_rows(c.affines), residual);
   std::vector<double> want_sum = to_doubles(c.act);
   for (size_t k = 0; k < want_sum.size(); ++k) want_sum[k] += want[k];
   EXPECT_LT(max_rel_error(to_doubles(residual), want_sum), 1e-5);

@@ -129,5 +129,39 @@ TEST_F(Trunk, MaskedPaddingLeavesRealPositionsUnchanged) {
   EXPECT_LT(max_rel_error(first, plain.first_row), 1e-4);
 }
 
+// The TrunkCache (device inputs and template stack kept across recycles) changes nothing: every pass equals the
+// uncached pass bit for bit, the template stack runs only in the first pass, and with cache_templates off nothing
+// of the template stack is kept.
+TEST_F(Trunk, TemplateStackCacheIsExactAcrossRecycles) {
+  const int64_t L = 12;
+  const auto in = random_model_inputs(L, 5, 7, 2, 41);
+  ASSERT_TRUE(cfg_.templates.enabled);
+  runtime::ExecutionContext ctx(*backend_, comm_);
+  model::TrunkCache cache, no_templates;
+  no_templates.cache_templates = false;
+  model::RecyclingState prev = model::RecyclingState::zeros(ctx, cfg_, L);
+  const void* cached_reps = nullptr;
+  for (int pass = 0; pass < 3; ++pass) {
+    const model::TrunkOutputs plain = model::run_trunk(ctx, params_, cfg_, in, prev);
+    const model::TrunkOutputs cached = model::run_trunk(ctx, params_, cfg_, in, prev, &cache);
+    const model::TrunkOutputs lean = model::run_trunk(ctx, params_, cfg_, in, prev, &no_templates);
+    EXPECT_EQ(to_doubles(cached.pair), to_doubles(plain.pair)) << "pass " << pass;
+    EXPECT_EQ(to_doubles(cached.single), to_doubles(plain.single)) << "pass " << pass;
+    EXPECT_EQ(to_doubles(cached.msa_first_row), to_doubles(plain.msa_first_row)) << "pass " << pass;
+    EXPECT_EQ(to_doubles(lean.pair), to_doubles(plain.pair)) << "pass " << pass;
+    ASSERT_TRUE(cache.templates.valid());
+    EXPECT_EQ(cache.templates.reps.shape(), Shape({2, L, L, cfg_.templates.num_channels()}));
+    EXPECT_EQ(cache.templates.reps.dtype(), ctx.dtype());
+    if (pass == 0) cached_reps = cache.templates.reps.raw_data();
+    EXPECT_EQ(cache.templates.reps.raw_data(), cached_reps) << "the template stack ran again in pass " << pass;
+    EXPECT_FALSE(no_templates.templates.valid());
+    EXPECT_TRUE(no_templates.inputs.has_value());
+    // The next pass recycles this one's outputs (positions: random, as the structure module would move them).
+    prev.prev_pos = random_tensor({L, 37, 3}, 50 + pass, 8.f);
+    prev.prev_msa_first_row = plain.msa_first_row;
+    prev.prev_pair = plain.pair;
+  }
+}
+
 }  // namespace
 }  // namespace axf::test

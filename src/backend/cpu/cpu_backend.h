@@ -32,6 +32,14 @@ class CpuBackend final : public Backend {
 
   void attention(const AttentionArgs& args) override;
   void triangle_multiply(const TriangleMultiplyArgs& args) override;
+  // Input features (cpu_features.cpp / cuda_features.cpp).
+  void template_pair_features(const TemplatePairFeatureArgs& args) override;
+  void relative_position_embedding(const RelativePositionEmbeddingArgs& args) override;
+  void distogram_embedding(const DistogramEmbeddingArgs& args) override;
+  void extra_msa_embedding(const ExtraMsaEmbeddingArgs& args) override;
+  // Structure module (cpu_structure.cpp).
+  void invariant_point_attention(const IpaArgs& args) override;
+  void backbone_update(Tensor& affines, const Tensor& update) override;
   void outer_product_mean(const OuterProductMeanArgs& args) override;
 };
 

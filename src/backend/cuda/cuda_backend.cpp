@@ -1,4 +1,5 @@
 // CUDA backend: device context, memory, copies, element-wise operations, LayerNorm, embedding, masked mean.
+// Activations may be fp32 or bf16 (each tensor its own); scales, offsets and masks are fp32.
 #include "backend/cuda/cuda_backend.h"
 
 #include <cstdint>
@@ -188,12 +189,12 @@ void CudaBackend::copy(const Tensor& src, Tensor& dst) {
   copy_views(src, dst);
 }
 
-Tensor CudaBackend::gemm_operand(const Tensor& t, const char* what) {
-  check_device_f32(t, what);
+Tensor CudaBackend::gemm_operand(const Tensor& t, DType dtype, const char* what) {
+  check_device_float(t, what);
   int64_t rows = 0, ld = 0;
   const int64_t cols = t.ndim() == 0 ? 1 : t.size(-1);
-  if (t.as_rows(&rows, &ld) && (rows <= 1 || ld >= cols)) return t;
-  Tensor c = empty(t.shape(), DType::F32);
+  if (t.dtype() == dtype && t.as_rows(&rows, &ld) && (rows <= 1 || ld >= cols)) return t;
+  Tensor c = empty(t.shape(), dtype);
   copy_views(t, c);
   return c;
 }
@@ -201,8 +202,9 @@ Tensor CudaBackend::gemm_operand(const Tensor& t, const char* what) {
 void CudaBackend::fill(Tensor& t, float value) {
   kernels::ElementwiseParams p;
   p.op = kernels::ElementwiseOp::Fill;
-  p.dst = f32_ptr(t);
   p.dst_rows = rows_of(t, "fill");
+  p.dst = t.raw_data();
+  p.dst_type = elem_type(t.dtype());
   p.value = value;
   activate();
   kernels::launch_elementwise(p, ctx_->stream);
@@ -221,8 +223,10 @@ void CudaBackend::layer_norm(const Tensor& x, const Tensor& scale, const Tensor&
   const int64_t c = p.x_rows.cols;
   AXF_CHECK(scale.numel() == c && offset.numel() == c, "layer_norm: scale/offset of size ", scale.numel(), "/",
             offset.numel(), " for ", c, " channels");
-  p.x = f32_ptr(x);
-  p.out = f32_ptr(out);
+  p.x = x.raw_data();
+  p.x_type = elem_type(x.dtype());
+  p.out = out.raw_data();
+  p.out_type = elem_type(out.dtype());
   p.scale = dense_vector(scale, c, "layer_norm scale");
   p.offset = dense_vector(offset, c, "layer_norm offset");
   p.eps = eps;
@@ -235,10 +239,12 @@ kernels::ElementwiseParams binary(kernels::ElementwiseOp op, Tensor& dst, const 
   AXF_CHECK(dst.shape() == src.shape(), what, ": shapes ", dst.describe(), " and ", src.describe(), " differ");
   kernels::ElementwiseParams p;
   p.op = op;
-  p.dst = f32_ptr(dst);
   p.dst_rows = rows_of(dst, what);
-  p.src = f32_ptr(src);
+  p.dst = dst.raw_data();
+  p.dst_type = elem_type(dst.dtype());
   p.src_rows = rows_of(src, what);
+  p.src = src.raw_data();
+  p.src_type = elem_type(src.dtype());
   return p;
 }
 }  // namespace
@@ -263,9 +269,11 @@ void CudaBackend::mul_rows(Tensor& x, const Tensor& row_scale) {
             "mul_rows: scale ", row_scale.describe(), " does not match rows of ", x.describe());
   for (int i = 0; i < row_scale.ndim(); ++i)
     AXF_CHECK(row_scale.size(i) == x.size(i), "mul_rows: scale ", row_scale.describe(), " vs ", x.describe());
-  p.dst = f32_ptr(x);
+  p.dst = x.raw_data();
+  p.dst_type = elem_type(x.dtype());
   p.src_rows = scalar_rows_of(row_scale, "mul_rows scale");
-  p.src = f32_ptr(row_scale);
+  p.src = row_scale.raw_data();
+  p.src_type = elem_type(row_scale.dtype());
   activate();
   kernels::launch_elementwise(p, ctx_->stream);
 }
@@ -273,8 +281,9 @@ void CudaBackend::mul_rows(Tensor& x, const Tensor& row_scale) {
 void CudaBackend::relu(Tensor& x) {
   kernels::ElementwiseParams p;
   p.op = kernels::ElementwiseOp::Relu;
-  p.dst = f32_ptr(x);
   p.dst_rows = rows_of(x, "relu");
+  p.dst = x.raw_data();
+  p.dst_type = elem_type(x.dtype());
   activate();
   kernels::launch_elementwise(p, ctx_->stream);
 }
@@ -295,8 +304,10 @@ void CudaBackend::embedding(const Tensor& index, const Tensor& table, Tensor& ou
     copy_views(index, idx);
   }
   p.index = static_cast<const int32_t*>(idx.raw_data());
-  p.table = f32_ptr(table);
-  p.out = f32_ptr(out);
+  p.table = table.raw_data();
+  p.table_type = elem_type(table.dtype());
+  p.out = out.raw_data();
+  p.out_type = elem_type(out.dtype());
   p.accumulate = accumulate;
   p.bad_index = ctx_->d_flag;
   if (p.out_rows.rows == 0) return;
@@ -316,22 +327,24 @@ void CudaBackend::masked_mean(const Tensor& x, const Tensor& mask, Tensor& out, 
   const int64_t B = x.size(0), K = x.size(1), C = x.size(2);
   AXF_CHECK(mask.size(0) == B && mask.size(1) == K && out.size(0) == B && out.size(1) == C, "masked_mean: x ",
             x.describe(), ", mask ", mask.describe(), ", out ", out.describe());
-  check_device_f32(x, "masked_mean x");
+  check_device_float(x, "masked_mean x");
   check_device_f32(mask, "masked_mean mask");
-  check_device_f32(out, "masked_mean out");
+  check_device_float(out, "masked_mean out");
   AXF_CHECK(C <= 1 || (x.stride(2) == 1 && out.stride(1) == 1), "masked_mean: last dims of x ", x.describe(),
             " and out ", out.describe(), " must be dense");
   kernels::MaskedMeanParams p;
   p.B = B;
   p.K = K;
   p.C = C;
-  p.x = f32_ptr(x);
+  p.x = x.raw_data();
+  p.x_type = elem_type(x.dtype());
   p.x_sb = x.stride(0);
   p.x_sk = x.stride(1);
   p.mask = f32_ptr(mask);
   p.mask_sb = mask.stride(0);
   p.mask_sk = mask.stride(1);
-  p.out = f32_ptr(out);
+  p.out = out.raw_data();
+  p.out_type = elem_type(out.dtype());
   p.out_sb = out.stride(0);
   p.eps = eps;
   activate();

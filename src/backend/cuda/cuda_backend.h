@@ -1,6 +1,8 @@
-// The CUDA backend: every Backend operation on one NVIDIA GPU in fp32. It owns the device's compute stream and
-// a cuBLAS handle (true fp32, never TF32); memory comes from the stream-ordered allocator on that stream, so
-// temporaries cost no device synchronisation. Kernels live in kernels/ (one op per .cu/.cuh pair).
+// The CUDA backend: every Backend operation on one NVIDIA GPU, on fp32 or bf16 activations (fp32 accumulation,
+// statistics and softmax; bf16 GEMMs and attention on the tensor cores). fp32 products are true fp32 unless TF32
+// is allowed. It owns the device's compute stream and a cuBLAS handle; memory comes from the stream-ordered
+// allocator on that stream, so temporaries cost no device synchronisation. Kernels live in kernels/ (one op per
+// .cu/.cuh pair).
 #pragma once
 
 #include <cublas_v2.h>
@@ -10,6 +12,7 @@
 #include <string>
 
 #include "backend/backend.h"
+#include "kernels/gemm.cuh"
 
 namespace axf::backend {
 
@@ -64,6 +67,14 @@ class CudaBackend final : public Backend {
 
   void attention(const AttentionArgs& args) override;
   void triangle_multiply(const TriangleMultiplyArgs& args) override;
+  // Input features (cpu_features.cpp / cuda_features.cpp).
+  void template_pair_features(const TemplatePairFeatureArgs& args) override;
+  void relative_position_embedding(const RelativePositionEmbeddingArgs& args) override;
+  void distogram_embedding(const DistogramEmbeddingArgs& args) override;
+  void extra_msa_embedding(const ExtraMsaEmbeddingArgs& args) override;
+  // Structure module (cuda_structure.cpp).
+  void invariant_point_attention(const IpaArgs& args) override;
+  void backbone_update(Tensor& affines, const Tensor& update) override;
   void outer_product_mean(const OuterProductMeanArgs& args) override;
 
   int device_index() const { return ctx_->device; }
@@ -72,6 +83,10 @@ class CudaBackend final : public Backend {
   // temporaries); operations work in chunks to stay below it. Tests lower it to exercise the chunking.
   void set_workspace_budget(size_t bytes) { workspace_budget_ = bytes; }
   size_t workspace_budget() const { return workspace_budget_; }
+  // fp32 GEMMs on the TF32 tensor cores (`--precision tf32`); off by default.
+  bool supports_bf16() const override { return true; }
+  void set_allow_tf32(bool allow) override { allow_tf32_ = allow; }
+  bool allow_tf32() const { return allow_tf32_; }
 
  private:
   // Makes this backend's GPU current on the calling thread (other backends may have switched it).
@@ -80,13 +95,15 @@ class CudaBackend final : public Backend {
   std::shared_ptr<core::Storage> allocate(size_t bytes);
   // fp32 scratch of n elements for one operation.
   Tensor scratch(int64_t n);
-  // `t` itself when its rows form a matrix cuBLAS can read (dense last dim, row stride >= cols), else a
-  // contiguous device copy.
-  Tensor gemm_operand(const Tensor& t, const char* what);
+  kernels::GemmMath math() const { return allow_tf32_ ? kernels::GemmMath::Tf32 : kernels::GemmMath::Fp32; }
+  // `t` itself when it has `dtype` and its rows form a matrix cuBLAS can read (dense last dim, row stride >=
+  // cols), else a contiguous device copy in `dtype`.
+  Tensor gemm_operand(const Tensor& t, DType dtype, const char* what);
   void copy_views(const Tensor& src, Tensor& dst);
 
   std::shared_ptr<CudaContext> ctx_;
   size_t workspace_budget_ = size_t{256} << 20;
+  bool allow_tf32_ = false;
 };
 
 }  // namespace cuda

@@ -1,5 +1,7 @@
 // CUDA backend: the GEMM family (linear layers with their epilogue, plain GEMM) and the two GEMM-based model
-// operations (triangle multiplication, outer product mean).
+// operations (triangle multiplication, outer product mean). The operands' dtype decides the arithmetic: bf16
+// inputs multiply on the tensor cores with fp32 accumulation, fp32 inputs in true fp32 (or TF32 when allowed).
+// A weight matrix in another dtype than the activations is converted for the call (heads on bf16 pairs).
 #include <algorithm>
 
 #include "backend/cuda/cuda_backend.h"
@@ -24,24 +26,25 @@ kernels::Act to_act(Activation a) {
 
 // A row-major matrix view of a 2-D-collapsible tensor (rows evenly strided, dense last dim).
 struct Matrix {
-  float* p;
+  void* p;
   int64_t rows, cols, ld;
 };
 bool as_matrix(const Tensor& t, Matrix* m) {
   int64_t rows = 0, ld = 0;
   const int64_t cols = t.ndim() == 0 ? 1 : t.size(-1);
   if (!t.as_rows(&rows, &ld) || (rows > 1 && ld < cols)) return false;
-  *m = {f32_ptr(t), rows, cols, rows <= 1 ? std::max<int64_t>(cols, 1) : ld};
+  *m = {t.raw_data(), rows, cols, rows <= 1 ? std::max<int64_t>(cols, 1) : ld};
   return true;
 }
 }  // namespace
 
 void CudaBackend::linear(const LinearArgs& a) {
-  check_device_f32(a.w, "linear weights");
+  check_device_float(a.w, "linear weights");
   AXF_CHECK(a.w.ndim() == 2 && a.w.is_contiguous(), "linear: weights must be a contiguous [Cin, Cout] matrix, got ",
             a.w.describe());
   const int64_t cin = a.w.size(0), cout = a.w.size(1);
-  check_device_f32(a.x, "linear input");
+  check_device_float(a.x, "linear input");
+  const DType cd = a.x.dtype();  // compute dtype
   AXF_CHECK(a.x.ndim() >= 1 && a.x.size(-1) == cin, "linear: input ", a.x.describe(), " does not match weights ",
             a.w.describe());
   AXF_CHECK(a.out.ndim() >= 1 && a.out.size(-1) == cout, "linear: output ", a.out.describe(),
@@ -50,7 +53,8 @@ void CudaBackend::linear(const LinearArgs& a) {
   const kernels::RowLayout out_rows = rows_of(a.out, "linear output");
   activate();
   // Inputs whose rows are not a plain matrix (transposed views, broadcasts) are gathered once.
-  const Tensor x = gemm_operand(a.x, "linear input");
+  const Tensor x = gemm_operand(a.x, cd, "linear input");
+  const Tensor w = gemm_operand(a.w, cd, "linear weights");
   Matrix mx{};
   AXF_CHECK(as_matrix(x, &mx), "linear: input ", x.describe(), " is not a matrix");
   AXF_CHECK(mx.rows == out_rows.rows, "linear: ", mx.rows, " input rows but ", out_rows.rows, " output rows");
@@ -60,31 +64,37 @@ void CudaBackend::linear(const LinearArgs& a) {
   // (the CPU backend's order of operations, so both round alike).
   Matrix mo{};
   const bool out_is_matrix = as_matrix(a.out, &mo);
-  const bool direct = out_is_matrix && !(a.accumulate && a.activation != Activation::None);
+  // fp32 operands need an fp32 result, so a bf16 output of an fp32 GEMM goes through the epilogue.
+  const bool direct = out_is_matrix && !(a.accumulate && a.activation != Activation::None) &&
+                      (cd == DType::BF16 || a.out.dtype() == DType::F32);
   Tensor tmp;
   kernels::GemmParams g;
+  g.ab_type = elem_type(cd);
+  g.math = math();
   g.m = n;
   g.n = cout;
   g.k = cin;
   g.a = mx.p;
   g.lda = mx.ld;
-  g.b = f32_ptr(a.w);
+  g.b = w.raw_data();
   g.ldb = std::max<int64_t>(cout, 1);
   if (direct) {
     g.c = mo.p;
+    g.c_type = elem_type(a.out.dtype());
     g.ldc = mo.ld;
     g.beta = a.accumulate ? 1.f : 0.f;
   } else {
     tmp = scratch(n * cout);
-    g.c = f32_ptr(tmp);
+    g.c = tmp.raw_data();
     g.ldc = cout;
   }
-  kernels::gemm_f32(ctx_->cublas, g, "linear");
+  kernels::gemm(ctx_->cublas, g, "linear");
   if (direct && !bias && a.activation == Activation::None) return;
   kernels::BiasActParams e;
   e.src = direct ? nullptr : f32_ptr(tmp);
   e.src_ld = cout;
-  e.out = f32_ptr(a.out);
+  e.out = a.out.raw_data();
+  e.out_type = elem_type(a.out.dtype());
   e.out_rows = out_rows;
   e.bias = bias;
   e.act = to_act(a.activation);
@@ -95,9 +105,13 @@ void CudaBackend::linear(const LinearArgs& a) {
 void CudaBackend::gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c, float alpha,
                        float beta) {
   AXF_CHECK(a.ndim() == 2 && b.ndim() == 2 && c.ndim() == 2, "gemm needs 2-D tensors");
-  check_device_f32(c, "gemm c");
+  check_device_float(c, "gemm c");
+  check_device_float(a, "gemm a");
   activate();
-  const Tensor ta = gemm_operand(a, "gemm a"), tb = gemm_operand(b, "gemm b");
+  const DType cd = a.dtype();
+  const Tensor ta = gemm_operand(a, cd, "gemm a"), tb = gemm_operand(b, cd, "gemm b");
+  AXF_CHECK(cd == DType::BF16 || c.dtype() == DType::F32, "gemm: fp32 operands need an fp32 result, got ",
+            c.describe());
   Matrix ma{}, mb{}, mc{};
   AXF_CHECK(as_matrix(ta, &ma) && as_matrix(tb, &mb), "gemm: operands ", a.describe(), ", ", b.describe());
   AXF_CHECK(as_matrix(c, &mc), "gemm c: tensor ", c.describe(), " is not a strided matrix");
@@ -107,6 +121,9 @@ void CudaBackend::gemm(const Tensor& a, bool trans_a, const Tensor& b, bool tran
             b.describe(), (trans_b ? "^T" : ""), " -> ", c.describe());
   if (m == 0 || n == 0) return;
   kernels::GemmParams g;
+  g.ab_type = elem_type(cd);
+  g.c_type = elem_type(c.dtype());
+  g.math = math();
   g.trans_a = trans_a;
   g.trans_b = trans_b;
   g.m = m;
@@ -120,12 +137,14 @@ void CudaBackend::gemm(const Tensor& a, bool trans_a, const Tensor& b, bool tran
   g.ldb = mb.ld;
   g.c = mc.p;
   g.ldc = mc.ld;
-  kernels::gemm_f32(ctx_->cublas, g, "gemm");
+  kernels::gemm(ctx_->cublas, g, "gemm");
 }
 
 void CudaBackend::triangle_multiply(const TriangleMultiplyArgs& a) {
-  check_device_f32(a.left, "triangle_multiply left");
-  check_device_f32(a.right, "triangle_multiply right");
+  check_device_float(a.left, "triangle_multiply left");
+  check_device_float(a.right, "triangle_multiply right");
+  AXF_CHECK(a.left.dtype() == a.right.dtype(), "triangle_multiply: left ", a.left.describe(), " and right ",
+            a.right.describe(), " differ in dtype");
   AXF_CHECK(a.left.ndim() == 3 && a.left.is_contiguous() && a.right.is_contiguous() &&
                 a.left.shape() == a.right.shape(),
             "triangle_multiply: left/right must be contiguous [C, L, L], got ", a.left.describe(), " and ",
@@ -137,15 +156,18 @@ void CudaBackend::triangle_multiply(const TriangleMultiplyArgs& a) {
   AXF_CHECK(a.out.size(1) == L && a.out.size(2) == C && a.row_begin >= 0 && a.row_begin + rows <= L,
             "triangle_multiply: out ", a.out.describe(), " rows from ", a.row_begin, " for L=", L, ", C=", C);
   kernels::TriangleMultiplyParams p;
-  p.left = f32_ptr(a.left);
-  p.right = f32_ptr(a.right);
+  p.left = a.left.raw_data();
+  p.right = a.right.raw_data();
+  p.in_type = elem_type(a.left.dtype());
+  p.math = math();
   p.C = C;
   p.L = L;
   p.rows = rows;
   p.row_begin = a.row_begin;
   p.incoming = a.direction == TriangleDirection::Incoming;
-  p.out = f32_ptr(a.out);
   p.out_rows = rows_of(a.out, "triangle_multiply out");
+  p.out = a.out.raw_data();
+  p.out_type = elem_type(a.out.dtype());
   if (rows == 0 || L == 0 || C == 0) return;
   activate();
   const int64_t chunk = kernels::triangle_multiply_chunk_rows(p, workspace_budget_);
@@ -154,15 +176,18 @@ void CudaBackend::triangle_multiply(const TriangleMultiplyArgs& a) {
 }
 
 void CudaBackend::outer_product_mean(const OuterProductMeanArgs& a) {
-  check_device_f32(a.left, "outer_product_mean left");
-  check_device_f32(a.right, "outer_product_mean right");
+  check_device_float(a.left, "outer_product_mean left");
+  check_device_float(a.right, "outer_product_mean right");
+  AXF_CHECK(a.left.dtype() == a.right.dtype(), "outer_product_mean: left ", a.left.describe(), " and right ",
+            a.right.describe(), " differ in dtype");
+  const DType cd = a.left.dtype();
   AXF_CHECK(a.left.ndim() == 3 && a.right.ndim() == 3 && a.left.is_contiguous() && a.right.is_contiguous(),
             "outer_product_mean: left/right must be contiguous [S, L, c], got ", a.left.describe(), " and ",
             a.right.describe());
   const int64_t S = a.left.size(0), L = a.left.size(1), A = a.left.size(2), Bc = a.right.size(2);
   AXF_CHECK(a.right.size(0) == S && a.right.size(1) == L, "outer_product_mean: left ", a.left.describe(),
             " vs right ", a.right.describe());
-  check_device_f32(a.w, "outer_product_mean w");
+  check_device_float(a.w, "outer_product_mean w");
   AXF_CHECK(a.w.ndim() == 2 && a.w.size(0) == A * Bc && a.w.is_contiguous(), "outer_product_mean: w ",
             a.w.describe(), " must be contiguous [", A * Bc, ", Cz]");
   const int64_t Cz = a.w.size(1);
@@ -173,29 +198,34 @@ void CudaBackend::outer_product_mean(const OuterProductMeanArgs& a) {
   AXF_CHECK(a.norm.defined() && a.norm.ndim() == 2 && a.norm.size(0) == rows && a.norm.size(1) == L,
             "outer_product_mean: norm ", a.norm.describe(), " for ", rows, " rows");
   kernels::OuterProductMeanParams p;
-  p.left = f32_ptr(a.left);
-  p.right = f32_ptr(a.right);
+  p.left = a.left.raw_data();
+  p.right = a.right.raw_data();
+  p.in_type = elem_type(cd);
+  p.math = math();
   p.S = S;
   p.L = L;
   p.A = A;
   p.Bc = Bc;
   p.Cz = Cz;
-  p.w = f32_ptr(a.w);
   p.bias = dense_vector(a.bias, Cz, "outer_product_mean bias");
+  check_device_f32(a.norm, "outer_product_mean norm");
   p.norm = f32_ptr(a.norm);
   p.norm_rows = rows_of(a.norm, "outer_product_mean norm");
-  p.out = f32_ptr(a.out);
   p.out_rows = rows_of(a.out, "outer_product_mean out");
+  p.out = a.out.raw_data();
+  p.out_type = elem_type(a.out.dtype());
   p.rows = rows;
   p.row_begin = a.row_begin;
   p.eps = a.eps;
   p.accumulate = a.accumulate;
   if (rows == 0 || L == 0 || Cz == 0) return;
   activate();
+  const Tensor w = gemm_operand(a.w, cd, "outer_product_mean w");
+  p.w = w.raw_data();
   const int64_t chunk = kernels::outer_product_mean_chunk_rows(p, workspace_budget_);
-  const Tensor ws =
-      scratch(static_cast<int64_t>(kernels::outer_product_mean_workspace_bytes(p, chunk) / sizeof(float)));
-  kernels::launch_outer_product_mean(p, chunk, f32_ptr(ws), ctx_->cublas, ctx_->stream);
+  const size_t bytes = kernels::outer_product_mean_workspace_bytes(p, chunk);
+  const Tensor ws = scratch(static_cast<int64_t>((bytes + sizeof(float) - 1) / sizeof(float)));
+  kernels::launch_outer_product_mean(p, chunk, ws.raw_data(), ctx_->cublas, ctx_->stream);
 }
 
 }  // namespace axf::backend::cuda

@@ -15,6 +15,14 @@ inline void check_device_f32(const core::Tensor& t, const char* what) {
   AXF_CHECK(t.dtype() == core::DType::F32, what, ": the CUDA backend computes in fp32, got ", t.describe());
 }
 
+// Activations: fp32 or bf16 (kernels compute in fp32 either way).
+inline void check_device_float(const core::Tensor& t, const char* what) {
+  AXF_CHECK(t.defined(), what, ": undefined tensor");
+  AXF_CHECK(t.device() == core::Device::CUDA, what, ": tensor ", t.describe(), " is not on the GPU");
+  AXF_CHECK(t.dtype() == core::DType::F32 || t.dtype() == core::DType::BF16, what,
+            ": the CUDA backend computes on fp32 or bf16 tensors, got ", t.describe());
+}
+
 inline float* f32_ptr(const core::Tensor& t) { return static_cast<float*>(t.raw_data()); }
 
 // Leading dims `shape[0..nd)` with `strides` as a RowLayout of `cols` columns: size-1 dims dropped, neighbours
@@ -40,9 +48,9 @@ inline kernels::RowLayout make_layout(const int64_t* shape, const int64_t* strid
   return m;
 }
 
-// Rows of a device fp32 tensor with a dense last dim (the layout row-wise kernels take).
+// Rows of a device fp32 or bf16 tensor with a dense last dim (the layout row-wise kernels take).
 inline kernels::RowLayout rows_of(const core::Tensor& t, const char* what) {
-  check_device_f32(t, what);
+  check_device_float(t, what);
   if (t.ndim() == 0) return make_layout(nullptr, nullptr, 0, 1, what);
   const int64_t cols = t.size(-1);
   AXF_CHECK(cols <= 1 || t.stride(-1) == 1, what, ": last dim of ", t.describe(), " must be dense (stride ",
@@ -52,7 +60,7 @@ inline kernels::RowLayout rows_of(const core::Tensor& t, const char* what) {
 
 // Every element of `t` as a row of one column (per-row scales, masks indexed by row).
 inline kernels::RowLayout scalar_rows_of(const core::Tensor& t, const char* what) {
-  check_device_f32(t, what);
+  check_device_float(t, what);
   return make_layout(t.shape().data(), t.strides().data(), t.ndim(), 1, what);
 }
 

@@ -11,7 +11,7 @@ namespace {
 // Rows longer than this are split into several work items, so a single long row still spreads over the GPU.
 constexpr int64_t kChunkCols = 1024;
 
-template <class TD, class TS>
+template <class TD, class TS, class TG>
 __global__ void __launch_bounds__(kRowBlock) elementwise_kernel(const ElementwiseParams p, int group,
                                                                 int64_t chunks) {
   TD* dst = static_cast<TD*>(p.dst);
@@ -40,6 +40,13 @@ __global__ void __launch_bounds__(kRowBlock) elementwise_kernel(const Elementwis
         for (int64_t c = c0 + g.lane; c < c1; c += group) st(d + c, ld(d + c) * sigmoidf_ref(ld(s + c)));
         break;
       }
+      case ElementwiseOp::GatedAdd: {
+        const TS* s = src + row_offset(p.src_rows, r);
+        const TG* gt = static_cast<const TG*>(p.gate) + row_offset(p.gate_rows, r);
+        for (int64_t c = c0 + g.lane; c < c1; c += group)
+          st(d + c, ld(d + c) + ld(s + c) * sigmoidf_ref(ld(gt + c)));
+        break;
+      }
       case ElementwiseOp::MulRows: {
         const float scale = ld(src + row_offset(p.src_rows, r));
         for (int64_t c = c0 + g.lane; c < c1; c += group) st(d + c, ld(d + c) * scale);
@@ -66,11 +73,21 @@ void launch_elementwise(const ElementwiseParams& p, cudaStream_t stream) {
   const int group = row_group_size(cols);
   const int64_t chunks = (cols + kChunkCols - 1) / kChunkCols;
   // Ops without a source read dst's type for both (one instance fewer to pick from).
-  const bool has_src = p.op == ElementwiseOp::Add || p.op == ElementwiseOp::SigmoidMul || p.op == ElementwiseOp::MulRows;
-  dispatch_float_types(p.dst_type, has_src ? p.src_type : p.dst_type, "elementwise", [&](auto td, auto ts) {
-    elementwise_kernel<decltype(td), decltype(ts)>
-        <<<row_grid(rows * chunks, group), kRowBlock, 0, stream>>>(p, group, chunks);
-  });
+  const bool has_src = p.op == ElementwiseOp::Add || p.op == ElementwiseOp::SigmoidMul ||
+                       p.op == ElementwiseOp::MulRows || p.op == ElementwiseOp::GatedAdd;
+  const unsigned grid = row_grid(rows * chunks, group);
+  if (p.op == ElementwiseOp::GatedAdd && p.gate_type != p.src_type) {
+    AXF_CHECK(p.gate_type == ElemType::F32, "gated_add: gate ", elem_type_name(p.gate_type), " with source ",
+              elem_type_name(p.src_type));
+    dispatch_float_types(p.dst_type, p.src_type, "gated_add", [&](auto td, auto ts) {
+      elementwise_kernel<decltype(td), decltype(ts), float><<<grid, kRowBlock, 0, stream>>>(p, group, chunks);
+    });
+  } else {
+    // The gate (GatedAdd only) shares the source's type.
+    dispatch_float_types(p.dst_type, has_src ? p.src_type : p.dst_type, "elementwise", [&](auto td, auto ts) {
+      elementwise_kernel<decltype(td), decltype(ts), decltype(ts)><<<grid, kRowBlock, 0, stream>>>(p, group, chunks);
+    });
+  }
   AXF_CUDA_CHECK_LAUNCH("elementwise_kernel");
 }
 

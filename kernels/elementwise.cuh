@@ -13,6 +13,7 @@ namespace axf::kernels {
 enum class ElementwiseOp : int {
   Add,         // dst += src
   SigmoidMul,  // dst *= sigmoid(src)
+  GatedAdd,    // dst += src * sigmoid(gate)
   MulRows,     // dst[r, :] *= src[r]   (src rows have one column)
   Relu,        // dst = max(dst, 0)
   Fill,        // dst = value
@@ -26,6 +27,9 @@ struct ElementwiseParams {
   const void* src = nullptr;  // Add, SigmoidMul: same rows and cols as dst; MulRows: same rows, one col
   ElemType src_type = ElemType::F32;
   RowLayout src_rows;
+  const void* gate = nullptr;  // GatedAdd: same rows and cols as dst, gate_type
+  ElemType gate_type = ElemType::F32;
+  RowLayout gate_rows;
   float value = 0.f;
 };
 

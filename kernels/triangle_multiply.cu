@@ -33,7 +33,48 @@ __global__ void __launch_bounds__(kTile * kTileRows) scatter_channels_kernel(con
   }
 }
 
+template <class TI, class TO>
+__global__ void __launch_bounds__(kTile * kTileRows) gated_transpose_kernel(const GatedTransposeParams p) {
+  __shared__ float tile[kTile][kTile + 1];
+  const int64_t N = p.rows * p.L;
+  const int64_t n0 = static_cast<int64_t>(blockIdx.x) * kTile, c0 = static_cast<int64_t>(blockIdx.y) * kTile;
+  const int tx = threadIdx.x, ty = threadIdx.y;
+  const TI* proj = static_cast<const TI*>(p.proj);
+  const TI* gate = static_cast<const TI*>(p.gate);
+  for (int i = ty; i < kTile; i += kTileRows) {
+    const int64_t n = n0 + i, c = c0 + tx;
+    if (n < N && c < p.C) {
+      const int64_t r = n / p.L, j = n - r * p.L;
+      const float m = p.mask[r * p.mask_s0 + j * p.mask_s1];
+      const float x = ld(proj + row_offset(p.proj_rows, n) + c), g = ld(gate + row_offset(p.gate_rows, n) + c);
+      tile[i][tx] = (x * m) * sigmoidf_ref(g);
+    }
+  }
+  __syncthreads();
+  TO* out = static_cast<TO*>(p.out);
+  for (int i = ty; i < kTile; i += kTileRows) {
+    const int64_t n = n0 + tx, c = c0 + i;
+    if (n < N && c < p.C) {
+      const int64_t r = n / p.L, j = n - r * p.L;
+      st(out + (c * p.L + p.row_begin + r) * p.L + j, tile[tx][i]);
+    }
+  }
+}
+
 }  // namespace
+
+void launch_gated_transpose(const GatedTransposeParams& p, cudaStream_t stream) {
+  const int64_t N = p.rows * p.L;
+  if (N == 0 || p.C == 0) return;
+  const int64_t gx = (N + kTile - 1) / kTile, gy = (p.C + kTile - 1) / kTile;
+  AXF_CHECK(gx <= 0x7fffffffll && gy <= 65535, "gated_transpose: ", N, " positions x ", p.C,
+            " channels exceed the grid limits");
+  const dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy));
+  dispatch_float_types(p.in_type, p.out_type, "gated_transpose", [&](auto ti, auto to) {
+    gated_transpose_kernel<decltype(ti), decltype(to)><<<grid, dim3(kTile, kTileRows), 0, stream>>>(p);
+  });
+  AXF_CUDA_CHECK_LAUNCH("gated_transpose_kernel");
+}
 
 void launch_scatter_channels(const float* src, int64_t C, int64_t N, void* out, ElemType out_type,
                              const RowLayout& out_rows, int64_t row0, cudaStream_t stream) {

@@ -39,6 +39,22 @@ inline size_t triangle_multiply_workspace_bytes(const TriangleMultiplyParams& p,
 void launch_triangle_multiply(const TriangleMultiplyParams& p, int64_t chunk_rows, float* workspace,
                               cublasHandle_t handle, cudaStream_t stream);
 
+// Triangle multiplication's gated projections, channel-major (backend::GatedTransposeArgs):
+//   out[c, row_begin + r, j] = (proj[r, j, c] * mask[r, j]) * sigmoid(gate[r, j, c])
+// as a tiled transpose (32 positions x 32 channels per block; reads along channels, writes along j).
+struct GatedTransposeParams {
+  const void* proj = nullptr;
+  const void* gate = nullptr;
+  ElemType in_type = ElemType::F32;  // of proj and gate
+  RowLayout proj_rows, gate_rows;    // rows * L rows of C
+  const float* mask = nullptr;       // [rows, L]
+  int64_t mask_s0 = 0, mask_s1 = 0;
+  void* out = nullptr;               // [C, L, L] contiguous
+  ElemType out_type = ElemType::F32;
+  int64_t rows = 0, L = 0, C = 0, row_begin = 0;
+};
+void launch_gated_transpose(const GatedTransposeParams& p, cudaStream_t stream);
+
 // out.row(row0 + n)[c] = src[c * N + n] for n < N, c < C (used by triangle multiply; a tiled transpose); out is
 // fp32 or bf16.
 void launch_scatter_channels(const float* src, int64_t C, int64_t N, void* out, ElemType out_type,

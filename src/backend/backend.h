@@ -44,6 +44,17 @@ struct AttentionArgs {
 
 enum class TriangleDirection { Outgoing, Incoming };
 
+// Triangle multiplication's gated, masked projections (Suppl. Alg. 11/12 lines 2-3, AlphaFold's order
+// mask * projection, then * sigmoid(gate)) written channel-major for the per-channel GEMMs:
+//   out[c, row_begin + r, j] = (proj[r, j, c] * mask[r, j]) * sigmoid(gate[r, j, c])
+struct GatedTransposeArgs {
+  Tensor proj;  // [rows, L, C], dense last dim (e.g. a slice of a fused projection)
+  Tensor gate;  // [rows, L, C], dense last dim
+  Tensor mask;  // [rows, L] fp32
+  Tensor out;   // [C, L, L] contiguous; rows [row_begin, row_begin + rows) of every channel are written
+  int64_t row_begin = 0;
+};
+
 // Triangle multiplicative update core (Suppl. Alg. 11/12 line 4, AlphaFold's einsum equations), for output
 // rows [row_begin, row_begin + out.size(0)):
 //   Outgoing 'ikc,jkc->ijc': out[i,j,c] = sum_k left[c,i,k] * right[c,j,k]
@@ -184,6 +195,8 @@ class Backend {
                           float eps = 1e-5f) = 0;                          // over the last dim; out may alias x
   virtual void add(Tensor& dst, const Tensor& src) = 0;                    // dst += src (same shape)
   virtual void sigmoid_mul(Tensor& dst, const Tensor& gate_logits) = 0;    // dst *= sigmoid(gate_logits)
+  // dst += src * sigmoid(gate_logits) (a gated residual update; same shapes).
+  virtual void gated_add(Tensor& dst, const Tensor& src, const Tensor& gate_logits) = 0;
   virtual void mul_rows(Tensor& x, const Tensor& row_scale) = 0;           // x[r,:] *= row_scale[r] (x [..., C], scale [...])
   virtual void relu(Tensor& x) = 0;
   // out[n,:] (+)= table[index[n],:] for index[n] >= 0 (one-hot @ table, exactly); index int32 [N].
@@ -200,6 +213,7 @@ class Backend {
   // Fused model operations.
   virtual void attention(const AttentionArgs& args) = 0;
   virtual void triangle_multiply(const TriangleMultiplyArgs& args) = 0;
+  virtual void gated_transpose(const GatedTransposeArgs& args) = 0;
   // Input features (argument structs above). The CPU and CUDA backends compute them in place; the defaults
   // (backend/feature_ops.cpp) build them on the host from downloaded inputs and use the ops above, for backends
   // without kernels for them (e.g. wrappers that forward and count operations).

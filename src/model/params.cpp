@@ -33,6 +33,34 @@ int convert_trunk_weights(Params& params, backend::Backend& backend, core::DType
 
 void Params::insert(const std::string& key, Tensor value) { arrays_[key] = std::move(value); }
 
+const Tensor& Params::derived(const std::string& key, const std::function<Tensor()>& make) const {
+  auto it = derived_.find(key);
+  if (it == derived_.end()) it = derived_.emplace(key, make()).first;
+  return it->second;
+}
+
+Tensor concat_columns(backend::Backend& backend, const std::vector<Tensor>& parts) {
+  AXF_CHECK(!parts.empty(), "concat_columns: no parts");
+  const int nd = parts[0].ndim();
+  AXF_CHECK(nd == 1 || nd == 2, "concat_columns: parts must be vectors or matrices, got ", parts[0].describe());
+  int64_t total = 0;
+  for (const Tensor& p : parts) {
+    AXF_CHECK(p.ndim() == nd && (nd == 1 || p.size(0) == parts[0].size(0)), "concat_columns: ", p.describe(),
+              " does not match ", parts[0].describe());
+    total += p.size(-1);
+  }
+  Shape shape = parts[0].shape();
+  shape.back() = total;
+  Tensor out = backend.empty(shape, parts[0].dtype());
+  int64_t begin = 0;
+  for (const Tensor& p : parts) {
+    Tensor dst = out.slice(nd - 1, begin, begin + p.size(-1));
+    backend.copy(p, dst);
+    begin += p.size(-1);
+  }
+  return out;
+}
+
 const Tensor& Params::get(const std::string& key) const {
   auto it = arrays_.find(key);
   AXF_CHECK(it != arrays_.end(), "parameter '", key, "' is not loaded",
@@ -45,6 +73,10 @@ Tensor Scope::operator[](const std::string& name) const {
   if (block_ < 0) return t;
   AXF_CHECK(t.ndim() >= 1 && block_ < t.size(0), "parameter '", path_, "//", name, "' has no block ", block_);
   return t.select(0, block_);
+}
+
+const Tensor& Scope::derived(const std::string& name, const std::function<Tensor()>& make) const {
+  return params_->derived(path_ + "//" + name + "#" + std::to_string(block_), make);
 }
 
 Tensor Scope::matrix(const std::string& name) const {

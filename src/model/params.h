@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -33,11 +34,15 @@ class Params {
   bool has(const std::string& key) const { return arrays_.count(key) != 0; }
   const Tensor& get(const std::string& key) const;  // throws naming the key
   const std::map<std::string, Tensor>& arrays() const { return arrays_; }
+  // An array derived from the loaded ones (a fused weight matrix), made by `make` on first use and kept with the
+  // parameters; `key` names it uniquely (Scope::derived adds the scope and block).
+  const Tensor& derived(const std::string& key, const std::function<Tensor()>& make) const;
   std::string checksum;  // SHA-256 of the file the parameters came from (provenance)
   std::filesystem::path source;
 
  private:
   std::map<std::string, Tensor> arrays_;
+  mutable std::map<std::string, Tensor> derived_;
 };
 
 // Loads and checks a DeepMind-format .npz against the config's spec: the first missing, extra or wrongly shaped
@@ -70,6 +75,8 @@ class Scope {
   Tensor operator[](const std::string& name) const;  // the array "path//name" (of this block)
   // A weight of shape [Cin, d1, d2, ...] viewed as the matrix [Cin, d1*d2*...].
   Tensor matrix(const std::string& name) const;
+  // Params::derived under this scope (and block).
+  const Tensor& derived(const std::string& name, const std::function<Tensor()>& make) const;
   const std::string& path() const { return path_; }
 
  private:
@@ -79,5 +86,9 @@ class Scope {
 };
 
 inline const char* kRootScope = "alphafold/alphafold_iteration";
+
+// [K, n_0] | [K, n_1] | ... -> [K, sum n_i] (or vectors [n_i] -> [sum n_i]) on the backend's device, in the
+// dtype of the first part: the fused weights of projections that read the same input.
+Tensor concat_columns(backend::Backend& backend, const std::vector<Tensor>& parts);
 
 }  // namespace axf::model

@@ -27,9 +27,13 @@ void triangle_attention(runtime::ExecutionContext& ctx, const Scope& scope, cons
             scope.path(), "': feat_2d_weights ", feat_2d.describe(), " for c_z=", cz, ", ", H, " heads");
   const int64_t chunk = ctx.chunks().pair_rows;
 
-  // Nonbatched bias [H, L, L] from the layer-normed input of every row (before any row is updated).
+  // Nonbatched bias [H, L, L] from the layer-normed input of every row (before any row is updated). In one
+  // chunk the normalised rows serve the attention below too; in several they are normalised again per chunk
+  // (only one chunk of them is alive at a time).
   const core::DType dt = ctx.dtype();
+  const bool one_chunk = runtime::chunk_length(chunk, L) >= L;
   Tensor bias = be.empty({H, L, L}, dt);
+  Tensor normed_all;
   runtime::for_each_chunk(L, chunk, [&](int64_t begin, int64_t end) {
     const int64_t rows = end - begin;
     Tensor y = be.empty({rows, L, cz}, dt);
@@ -38,6 +42,7 @@ void triangle_attention(runtime::ExecutionContext& ctx, const Scope& scope, cons
     be.linear({y, feat_2d, Tensor(), b});
     Tensor dst = bias.slice(1, begin, end);  // [H, rows, L]
     be.copy(b.permute({2, 0, 1}), dst);
+    if (one_chunk) normed_all = y;
   });
 
   // Attention per row chunk, added into the (possibly transposed) pair rows.
@@ -45,8 +50,11 @@ void triangle_attention(runtime::ExecutionContext& ctx, const Scope& scope, cons
   runtime::for_each_chunk(L, chunk, [&](int64_t begin, int64_t end) {
     const int64_t rows = end - begin;
     Tensor rows_view = x.slice(0, begin, end);  // [rows, L, c_z], strided for the ending node
-    Tensor y = be.empty({rows, L, cz}, dt);
-    be.layer_norm(rows_view, norm_scale, norm_offset, y);
+    Tensor y = normed_all;
+    if (!one_chunk) {
+      y = be.empty({rows, L, cz}, dt);
+      be.layer_norm(rows_view, norm_scale, norm_offset, y);
+    }
     Tensor key_mask = be.empty({rows, L});
     be.copy(mask.slice(0, begin, end), key_mask);
     AttentionInputs in;

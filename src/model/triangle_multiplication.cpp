@@ -24,8 +24,17 @@ void triangle_multiplication(runtime::ExecutionContext& ctx, const Scope& scope,
             left_proj["weights"].describe(), " for pair channels ", cz);
   const int64_t chunk = ctx.chunks().pair_rows;
 
-  // Lines 1-3: the gated, masked projections of every row, stored channel-major [c, L, L] (one GEMM per channel).
+  // Lines 1-3: the four projections of the normalised rows as one GEMM (fused weights [c_z, 4c]: left, right,
+  // left gate, right gate), then mask * projection * sigmoid(gate) stored channel-major [c, L, L] (one GEMM per
+  // channel below).
   const core::DType dt = ctx.dtype();
+  const Tensor w_fused = scope.derived("fused_projection_weights", [&] {
+    return concat_columns(be, {left_proj["weights"], right_proj["weights"], left_gate["weights"],
+                               right_gate["weights"]});
+  });
+  const Tensor b_fused = scope.derived("fused_projection_bias", [&] {
+    return concat_columns(be, {left_proj["bias"], right_proj["bias"], left_gate["bias"], right_gate["bias"]});
+  });
   Tensor left = be.empty({c, L, L}, dt);
   Tensor right = be.empty({c, L, L}, dt);
   runtime::for_each_chunk(L, chunk, [&](int64_t begin, int64_t end) {
@@ -34,18 +43,10 @@ void triangle_multiplication(runtime::ExecutionContext& ctx, const Scope& scope,
     const Tensor mask_rows = pair_mask.slice(0, begin, end);
     Tensor x = be.empty({rows, L, cz}, dt);
     be.layer_norm(part, ln_scale, ln_offset, x);
-    Tensor proj = be.empty({rows, L, c}, dt);
-    Tensor gate = be.empty({rows, L, c}, dt);
-    auto project = [&](const Scope& projection, const Scope& gate_scope, Tensor& dst) {
-      be.linear({x, projection["weights"], projection["bias"], proj});
-      be.mul_rows(proj, mask_rows);  // AlphaFold: mask * projection, then * sigmoid(gate)
-      be.linear({x, gate_scope["weights"], gate_scope["bias"], gate});
-      be.sigmoid_mul(proj, gate);
-      Tensor dst_rows = dst.slice(1, begin, end);  // [c, rows, L]
-      be.copy(proj.permute({2, 0, 1}), dst_rows);
-    };
-    project(left_proj, left_gate, left);
-    project(right_proj, right_gate, right);
+    Tensor projections = be.empty({rows, L, 4 * c}, dt);
+    be.linear({x, w_fused, b_fused, projections});
+    be.gated_transpose({projections.slice(2, 0, c), projections.slice(2, 2 * c, 3 * c), mask_rows, left, begin});
+    be.gated_transpose({projections.slice(2, c, 2 * c), projections.slice(2, 3 * c, 4 * c), mask_rows, right, begin});
   });
 
   // Lines 4-5 per output row chunk: the gate from the still unmodified input rows, then the update.
@@ -69,8 +70,7 @@ void triangle_multiplication(runtime::ExecutionContext& ctx, const Scope& scope,
 
     Tensor update = x;  // the normed input is no longer needed: reuse its buffer
     be.linear({t, out_proj["weights"], out_proj["bias"], update});
-    be.sigmoid_mul(update, gate);
-    be.add(part, update);
+    be.gated_add(part, update, gate);  // pair += update * sigmoid(gate)
   });
 }
 

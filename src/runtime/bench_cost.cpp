@@ -70,6 +70,12 @@ OpCost triangle_multiply_cost(const backend::TriangleMultiplyArgs& a) {
   return {2.0 * C * R * L * L, es * (C * R * L + C * L * L) + tensor_bytes(a.out)};
 }
 
+OpCost gated_transpose_cost(const backend::GatedTransposeArgs& a) {
+  const double n = num(a.proj);
+  const double out_bytes = a.out.defined() ? n * static_cast<double>(core::dtype_size(a.out.dtype())) : 0.0;
+  return {6.0 * n, tensor_bytes(a.proj) + tensor_bytes(a.gate) + tensor_bytes(a.mask) + out_bytes};
+}
+
 OpCost invariant_point_attention_cost(const backend::IpaArgs& a) {
   const double L = a.affines.defined() ? static_cast<double>(a.affines.size(0)) : 0.0;
   const double cz = a.pair.defined() ? static_cast<double>(a.pair.size(-1)) : 0.0;
@@ -209,6 +215,18 @@ void CountingBackend::gemm(const Tensor& a, bool trans_a, const Tensor& b, bool 
 void CountingBackend::attention(const backend::AttentionArgs& args) {
   tallies_.add("attention", attention_cost(args));
   inner_.attention(args);
+}
+
+void CountingBackend::gated_add(Tensor& dst, const Tensor& src, const Tensor& gate_logits) {
+  OpCost c = elementwise_cost(dst, src, 6.0);
+  c.bytes += tensor_bytes(gate_logits);
+  tallies_.add("gated_add", c);
+  inner_.gated_add(dst, src, gate_logits);
+}
+
+void CountingBackend::gated_transpose(const backend::GatedTransposeArgs& args) {
+  tallies_.add("gated_transpose", gated_transpose_cost(args));
+  inner_.gated_transpose(args);
 }
 
 void CountingBackend::triangle_multiply(const backend::TriangleMultiplyArgs& args) {

@@ -48,6 +48,7 @@ OpCost triangle_multiply_cost(const backend::TriangleMultiplyArgs& a);
 // rows R, S sequences, A x Bc outer channels, Cz out: 2*S*R*L*A*Bc + 2*R*L*A*Bc*Cz FLOPs;
 // bytes S*R*A (left rows) + right + w + bias + norm + out (twice when accumulating).
 OpCost outer_product_mean_cost(const backend::OuterProductMeanArgs& a);
+OpCost gated_transpose_cost(const backend::GatedTransposeArgs& a);  // 6 FLOPs per output element
 // IPA core: 2*L*L*H*(sqk + 3*pqk + sv + 3*pv + cz) FLOPs (logits, value/point/pair sums); bytes: projections,
 // pair, bias_2d, affines, mask, out.
 OpCost invariant_point_attention_cost(const backend::IpaArgs& a);
@@ -97,6 +98,7 @@ class CountingBackend final : public backend::Backend {
   void layer_norm(const Tensor& x, const Tensor& scale, const Tensor& offset, Tensor& out, float eps) override;
   void add(Tensor& dst, const Tensor& src) override;
   void sigmoid_mul(Tensor& dst, const Tensor& gate_logits) override;
+  void gated_add(Tensor& dst, const Tensor& src, const Tensor& gate_logits) override;
   void mul_rows(Tensor& x, const Tensor& row_scale) override;
   void relu(Tensor& x) override;
   void embedding(const Tensor& index, const Tensor& table, Tensor& out, bool accumulate) override;
@@ -108,6 +110,7 @@ class CountingBackend final : public backend::Backend {
 
   void attention(const backend::AttentionArgs& args) override;
   void triangle_multiply(const backend::TriangleMultiplyArgs& args) override;
+  void gated_transpose(const backend::GatedTransposeArgs& args) override;
   void outer_product_mean(const backend::OuterProductMeanArgs& args) override;
   void invariant_point_attention(const backend::IpaArgs& args) override;
   void backbone_update(Tensor& affines, const Tensor& update) override;

@@ -298,6 +298,19 @@ void add_elementwise_cases(std::vector<OpCase>& cs) {
     cs.push_back({name + "_long_row", [] { return std::vector<Arg>{acc(rnd({5000})), in(rnd({5000}))}; },
                   [f](Backend& be, Views& v) { f(be, v[0], v[1]); }});
   }
+  cs.push_back({"gated_add_contiguous",
+                [] { return std::vector<Arg>{acc(rnd({7, 9, 70})), in(rnd({7, 9, 70})), in(rnd({7, 9, 70}, 3.f))}; },
+                [](Backend& be, Views& v) { be.gated_add(v[0], v[1], v[2]); }});
+  cs.push_back({"gated_add_strided_views",
+                [] {
+                  return std::vector<Arg>{
+                      acc(rnd({8, 6, 20}), [](const Tensor& t) { return t.transpose(0, 1).slice(2, 2, 17); }),
+                      in(rnd({6, 8, 15})), in(rnd({6, 8, 30}, 3.f), [](const Tensor& t) { return t.slice(2, 10, 25); })};
+                },
+                [](Backend& be, Views& v) { be.gated_add(v[0], v[1], v[2]); }});
+  cs.push_back({"gated_add_fp32_gate",
+                [] { return std::vector<Arg>{acc(rnd({5, 33})), in(rnd({5, 33})), in32(rnd({5, 33}, 3.f))}; },
+                [](Backend& be, Views& v) { be.gated_add(v[0], v[1], v[2]); }});
   cs.push_back({"relu_contiguous", [] { return std::vector<Arg>{acc(rnd({5, 300}))}; },
                 [](Backend& be, Views& v) { be.relu(v[0]); }});
   cs.push_back({"relu_strided", [] { return std::vector<Arg>{acc(rnd({6, 7, 3}), [](const Tensor& t) { return t.transpose(0, 1); })}; },
@@ -500,6 +513,29 @@ void add_triangle_cases(std::vector<OpCase>& cs) {
   }
 }
 
+// Gated projections written channel-major: proj and gate are slices of one fused [rows, L, 4C] projection (as the
+// model makes them); only rows [row_begin, row_begin + rows) of each channel plane change.
+void add_gated_transpose_cases(std::vector<OpCase>& cs) {
+  struct Spec {
+    int64_t rows, L, C, row_begin;
+  };
+  auto add = [&](const std::string& name, Spec s) {
+    cs.push_back({name,
+                  [s] {
+                    return std::vector<Arg>{
+                        in(rnd({s.rows, s.L, 4 * s.C}, 2.f), [s](const Tensor& t) { return t.slice(2, s.C, 2 * s.C); }),
+                        in(rnd({s.rows, s.L, 4 * s.C}, 3.f), [s](const Tensor& t) { return t.slice(2, 3 * s.C, 4 * s.C); }),
+                        in32(mask({s.L, s.rows}), [](const Tensor& t) { return t.transpose(0, 1); }),
+                        acc(rnd({s.C, s.L, s.L}))};
+                  },
+                  [s](Backend& be, Views& v) { be.gated_transpose({v[0], v[1], v[2], v[3], s.row_begin}); }});
+  };
+  add("gated_transpose_all_rows", {13, 13, 5, 0});
+  add("gated_transpose_row_block", {7, 37, 70, 20});
+  add("gated_transpose_L1", {1, 1, 3, 0});
+  add("gated_transpose_alphafold_width", {4, 33, 128, 9});
+}
+
 void add_outer_product_mean_cases(std::vector<OpCase>& cs) {
   struct Spec {
     int64_t S, L, A, Bc, Cz, rows, row_begin;
@@ -661,6 +697,7 @@ std::vector<OpCase> all_cases() {
   add_gemm_cases(cs);
   add_attention_cases(cs);
   add_triangle_cases(cs);
+  add_gated_transpose_cases(cs);
   add_outer_product_mean_cases(cs);
   add_structure_cases(cs);
   return cs;

@@ -45,7 +45,9 @@ class CudaTrunk : public ::testing::Test {
     const auto prev = model::RecyclingState::zeros(ctx, cfg_, in.num_res());
     const model::TrunkOutputs out = model::run_trunk(ctx, params, cfg_, in, prev);
     auto host = [&](const Tensor& t) { return to_doubles(be.download(t).to(core::DType::F32)); };
-    if (precision == runtime::Precision::Bf16) EXPECT_EQ(out.pair.dtype(), core::DType::BF16);
+    if (precision == runtime::Precision::Bf16) {
+      EXPECT_EQ(out.pair.dtype(), core::DType::BF16);
+    }
     return {host(out.single), host(out.pair), host(out.msa_first_row)};
   }
 

@@ -89,6 +89,20 @@ void CpuBackend::sigmoid_mul(Tensor& dst, const Tensor& gate_logits) {
   binary_rows(dst, gate_logits, "sigmoid_mul", [](float a, float g) { return a * (1.0f / (1.0f + std::exp(-g))); });
 }
 
+void CpuBackend::gated_add(Tensor& dst, const Tensor& src, const Tensor& gate_logits) {
+  AXF_CHECK(dst.shape() == src.shape() && dst.shape() == gate_logits.shape(), "gated_add: shapes ", dst.describe(),
+            ", ", src.describe(), ", ", gate_logits.describe(), " differ");
+  RowMap md(dst, "gated_add"), ms(src, "gated_add source"), mg(gate_logits, "gated_add gate");
+  const int64_t c = md.cols();
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < md.rows(); ++r) {
+    float* d = md.row(r);
+    const float* s = ms.row(r);
+    const float* g = mg.row(r);
+    for (int64_t i = 0; i < c; ++i) d[i] += s[i] * (1.0f / (1.0f + std::exp(-g[i])));
+  }
+}
+
 void CpuBackend::mul_rows(Tensor& x, const Tensor& row_scale) {
   RowMap mx(x, "mul_rows");
   AXF_CHECK(row_scale.numel() == mx.rows() && x.ndim() == row_scale.ndim() + 1, "mul_rows: scale ",

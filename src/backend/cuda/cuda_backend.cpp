@@ -261,6 +261,16 @@ void CudaBackend::sigmoid_mul(Tensor& dst, const Tensor& gate_logits) {
   kernels::launch_elementwise(p, ctx_->stream);
 }
 
+void CudaBackend::gated_add(Tensor& dst, const Tensor& src, const Tensor& gate_logits) {
+  auto p = binary(kernels::ElementwiseOp::GatedAdd, dst, src, "gated_add");
+  AXF_CHECK(gate_logits.shape() == dst.shape(), "gated_add: gate ", gate_logits.describe(), " vs ", dst.describe());
+  p.gate_rows = rows_of(gate_logits, "gated_add gate");
+  p.gate = gate_logits.raw_data();
+  p.gate_type = elem_type(gate_logits.dtype());
+  activate();
+  kernels::launch_elementwise(p, ctx_->stream);
+}
+
 void CudaBackend::mul_rows(Tensor& x, const Tensor& row_scale) {
   kernels::ElementwiseParams p;
   p.op = kernels::ElementwiseOp::MulRows;

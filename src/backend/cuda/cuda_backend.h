@@ -56,6 +56,7 @@ class CudaBackend final : public Backend {
   void layer_norm(const Tensor& x, const Tensor& scale, const Tensor& offset, Tensor& out, float eps) override;
   void add(Tensor& dst, const Tensor& src) override;
   void sigmoid_mul(Tensor& dst, const Tensor& gate_logits) override;
+  void gated_add(Tensor& dst, const Tensor& src, const Tensor& gate_logits) override;
   void mul_rows(Tensor& x, const Tensor& row_scale) override;
   void relu(Tensor& x) override;
   void embedding(const Tensor& index, const Tensor& table, Tensor& out, bool accumulate) override;
@@ -67,6 +68,7 @@ class CudaBackend final : public Backend {
 
   void attention(const AttentionArgs& args) override;
   void triangle_multiply(const TriangleMultiplyArgs& args) override;
+  void gated_transpose(const GatedTransposeArgs& args) override;
   // Input features (cpu_features.cpp / cuda_features.cpp).
   void template_pair_features(const TemplatePairFeatureArgs& args) override;
   void relative_position_embedding(const RelativePositionEmbeddingArgs& args) override;

@@ -7,6 +7,7 @@
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/cuda_rows.h"
+#include "backend/gated_transpose_checks.h"
 #include "kernels/bias_act.cuh"
 #include "kernels/gemm.cuh"
 #include "kernels/outer_product_mean.cuh"
@@ -173,6 +174,33 @@ void CudaBackend::triangle_multiply(const TriangleMultiplyArgs& a) {
   const int64_t chunk = kernels::triangle_multiply_chunk_rows(p, workspace_budget_);
   const Tensor ws = scratch(static_cast<int64_t>(kernels::triangle_multiply_workspace_bytes(p, chunk) / sizeof(float)));
   kernels::launch_triangle_multiply(p, chunk, f32_ptr(ws), ctx_->cublas, ctx_->stream);
+}
+
+void CudaBackend::gated_transpose(const GatedTransposeArgs& a) {
+  const GatedTransposeDims d = check_gated_transpose(a);
+  check_device_float(a.proj, "gated_transpose proj");
+  check_device_float(a.gate, "gated_transpose gate");
+  check_device_f32(a.mask, "gated_transpose mask");
+  check_device_float(a.out, "gated_transpose out");
+  AXF_CHECK(a.proj.dtype() == a.gate.dtype(), "gated_transpose: proj ", a.proj.describe(), " and gate ",
+            a.gate.describe(), " differ in dtype");
+  kernels::GatedTransposeParams p;
+  p.proj = a.proj.raw_data();
+  p.gate = a.gate.raw_data();
+  p.in_type = elem_type(a.proj.dtype());
+  p.proj_rows = rows_of(a.proj, "gated_transpose proj");
+  p.gate_rows = rows_of(a.gate, "gated_transpose gate");
+  p.mask = f32_ptr(a.mask);
+  p.mask_s0 = a.mask.stride(0);
+  p.mask_s1 = a.mask.stride(1);
+  p.out = a.out.raw_data();
+  p.out_type = elem_type(a.out.dtype());
+  p.rows = d.rows;
+  p.L = d.L;
+  p.C = d.C;
+  p.row_begin = a.row_begin;
+  activate();
+  kernels::launch_gated_transpose(p, ctx_->stream);
 }
 
 void CudaBackend::outer_product_mean(const OuterProductMeanArgs& a) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <sstream>
 
@@ -84,6 +85,8 @@ CudaContext::CudaContext(int dev) : device(dev) {
   void* flag = nullptr;
   AXF_CUDA_CHECK(cudaMalloc(&flag, sizeof(int32_t)));
   d_flag = static_cast<int32_t*>(flag);
+  const char* no_lt = std::getenv("AXF_NO_CUBLASLT");
+  if (!(no_lt && std::string(no_lt) == "1")) lt = std::make_unique<kernels::LtLinear>();
 }
 
 CudaContext::~CudaContext() {
@@ -91,6 +94,7 @@ CudaContext::~CudaContext() {
   DeviceGuard guard(device);
   if (stream) cudaStreamSynchronize(stream);
   if (d_flag) cudaFree(d_flag);
+  lt.reset();
   if (cublas) cublasDestroy(cublas);
   if (stream) cudaStreamDestroy(stream);
 }

@@ -13,6 +13,7 @@
 
 #include "backend/backend.h"
 #include "kernels/gemm.cuh"
+#include "kernels/gemm_lt.cuh"
 
 namespace axf::backend {
 
@@ -38,6 +39,8 @@ struct CudaContext {
   cudaStream_t stream = nullptr;
   cublasHandle_t cublas = nullptr;
   int32_t* d_flag = nullptr;  // one int for kernels to report errors (bad embedding index)
+  // Linear layers with the bias/ReLU in the GEMM epilogue; null when AXF_NO_CUBLASLT=1 (the unfused path).
+  std::unique_ptr<kernels::LtLinear> lt;
 };
 
 class CudaBackend final : public Backend {

@@ -65,6 +65,28 @@ void CudaBackend::linear(const LinearArgs& a) {
   // (the CPU backend's order of operations, so both round alike).
   Matrix mo{};
   const bool out_is_matrix = as_matrix(a.out, &mo);
+  // Bias and ReLU in cuBLASLt's epilogue: one pass over the output (not with accumulate + activation, sigmoid or an
+  // fp32 GEMM into bf16; cuBLASLt declining falls through to the path below).
+  if (ctx_->lt && out_is_matrix && (bias || a.activation == Activation::Relu) &&
+      a.activation != Activation::Sigmoid && !(a.accumulate && a.activation != Activation::None) &&
+      (cd == DType::BF16 || a.out.dtype() == DType::F32)) {
+    kernels::LtLinearParams lp;
+    lp.m = n;
+    lp.n = cout;
+    lp.k = cin;
+    lp.x = mx.p;
+    lp.ldx = mx.ld;
+    lp.w = w.raw_data();
+    lp.out = mo.p;
+    lp.ldo = mo.ld;
+    lp.ab_type = elem_type(cd);
+    lp.out_type = elem_type(a.out.dtype());
+    lp.bias = bias;
+    lp.relu = a.activation == Activation::Relu;
+    lp.accumulate = a.accumulate;
+    lp.math = math();
+    if (ctx_->lt->run(lp, ctx_->stream)) return;
+  }
   // fp32 operands need an fp32 result, so a bf16 output of an fp32 GEMM goes through the epilogue.
   const bool direct = out_is_matrix && !(a.accumulate && a.activation != Activation::None) &&
                       (cd == DType::BF16 || a.out.dtype() == DType::F32);

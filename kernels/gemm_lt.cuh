@@ -1,0 +1,63 @@
+// Linear layers through cuBLASLt with the bias and ReLU fused into the GEMM's epilogue, so the output is written
+// once instead of written by the GEMM and then read and rewritten by a bias kernel:
+//   out[m, n] (+)= act(x[m, k] @ w[k, n] + bias[n]),   act in {none, ReLU}, fp32 accumulation
+// x and w fp32 (true fp32, or TF32 when asked) or bf16; out fp32 or bf16; bias fp32. Row-major operands go to
+// column-major cuBLASLt as their transposes (out^T = w^T x^T: the bias runs along the rows of out^T). Plans
+// (descriptors and the heuristic's algorithm) are cached per shape, layout, dtype, epilogue and alignment.
+#pragma once
+
+#include <cublasLt.h>
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <map>
+#include <tuple>
+
+#include "kernels/copy.cuh"
+#include "kernels/gemm.cuh"
+
+namespace axf::kernels {
+
+struct LtLinearParams {
+  int64_t m = 0, n = 0, k = 0;       // out is [m, n]
+  const void* x = nullptr;           // [m, k], row stride ldx
+  int64_t ldx = 0;
+  const void* w = nullptr;           // [k, n] contiguous
+  void* out = nullptr;               // [m, n], row stride ldo
+  int64_t ldo = 0;
+  ElemType ab_type = ElemType::F32;  // of x and w
+  ElemType out_type = ElemType::F32;
+  const float* bias = nullptr;       // [n] or nullptr
+  bool relu = false;
+  bool accumulate = false;           // out += ... (beta = 1, in place)
+  GemmMath math = GemmMath::Fp32;
+};
+
+class LtLinear {
+ public:
+  LtLinear();
+  ~LtLinear();
+  LtLinear(const LtLinear&) = delete;
+  LtLinear& operator=(const LtLinear&) = delete;
+
+  // One cuBLASLt call on `stream`; false (nothing launched) when cuBLASLt offers no algorithm for the problem,
+  // so the caller takes its unfused path. Errors of a launched call throw.
+  bool run(const LtLinearParams& p, cudaStream_t stream);
+
+ private:
+  struct Plan {
+    bool ok = false;
+    cublasLtMatmulDesc_t desc = nullptr;
+    cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+    cublasLtMatmulAlgo_t algo{};
+  };
+  using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int, int, int, bool, bool, int, int>;
+  Plan& plan(const LtLinearParams& p, int alignment);
+
+  cublasLtHandle_t handle_ = nullptr;
+  void* workspace_ = nullptr;
+  size_t workspace_bytes_ = 0;
+  std::map<Key, Plan> plans_;
+};
+
+}  // namespace axf::kernels

@@ -22,10 +22,10 @@ build-gpu/tests/test_gpu --gtest_filter='CudaTrunk.*' 2>&1 | grep -E "max|OK|FAI
 if [ "${GPU_CHECK_SANITIZER:-1}" != 0 ] && command -v compute-sanitizer > /dev/null; then
   # Every CUDA op case (fp32 and bf16) under memcheck; the shared-memory kernels under racecheck.
   { compute-sanitizer --tool memcheck --error-exitcode 3 build-gpu/tests/test_gpu \
-      --gtest_filter='BackendOps.*:FlashAttention*:*StructureOps*:*FeatureOps*' --gtest_brief=1 2>&1 | tail -6
+      --gtest_filter='*BackendOps*:FlashAttention*:*StructureOps*:*FeatureOps*-*Timing*' --gtest_brief=1 2>&1 | tail -6
     echo "memcheck exit: ${PIPESTATUS[0]}"
     compute-sanitizer --tool racecheck --error-exitcode 3 build-gpu/tests/test_gpu \
-      --gtest_filter='BackendOps.*attention*:BackendOps.*triangle*:BackendOps.*masked_mean*' --gtest_brief=1 2>&1 | tail -4
+      --gtest_filter='*BackendOps*attention*:*BackendOps*triangle*:*BackendOps*gated_transpose*:*BackendOps*masked_mean*' --gtest_brief=1 2>&1 | tail -4
     echo "racecheck exit: ${PIPESTATUS[0]}"; } > "$out/sanitizer.txt" 2>&1 || true
   cat "$out/sanitizer.txt"
 fi

@@ -1,6 +1,6 @@
 // The input-feature operations (template pair features and their fused embedding2d, relative-position and
 // recycled-distogram pair embeddings, extra-MSA embedding) on the CUDA backend against the CPU backend, in the
-// style of test_backend_ops.cpp: each case builds host inputs, the harness runs it on both backends with the
+// harness of backend_ops_harness.h: each case builds host inputs, the harness runs it on both backends with the
 // output views poisoned (NaN) and compares whole buffers (outside the views: untouched). Odd lengths, padding
 // residues (masks 0, garbage coordinates, out-of-range aatype), strided outputs, bf16 outputs/parameters. The ops
 // must not synchronise: they are captured into a CUDA graph. Skipped without a GPU.
@@ -20,13 +20,11 @@
 #include <string>
 #include <vector>
 
-#include "backend/backend.h"
-#include "backend/cuda/cuda_backend.h"
 #include "core/error.h"
 #include "core/random.h"
+#include "gpu/backend_ops_harness.h"
 #include "model/embedders.h"
 #include "model/template_embedding.h"
-#include "support/model_test_support.h"
 
 namespace axf::test {
 namespace {
@@ -34,25 +32,10 @@ namespace {
 using backend::Backend;
 using core::DType;
 using View = std::function<Tensor(const Tensor&)>;
-
-struct Arg {
-  Tensor host;    // contiguous host buffer (any dtype)
-  View view;      // the op's view of the buffer (none: the buffer itself)
-  bool output = false;
-  bool poison = false;
-};
-Arg in(Tensor t) { return {std::move(t), {}, false, false}; }
-Arg out(Tensor t, View v = {}) { return {std::move(t), std::move(v), true, true}; }
-Arg acc(Tensor t, View v = {}) { return {std::move(t), std::move(v), true, false}; }
-
 using Views = std::vector<Tensor>;
-struct FeatureCase {
-  std::string name;
-  std::function<std::vector<Arg>()> build;
-  std::function<void(Backend&, Views&)> run;
-  double tol = 1e-5;
-};
-void PrintTo(const FeatureCase& c, std::ostream* os) { *os << c.name; }
+// The cases choose their dtypes themselves (bf16 outputs and parameters included), so only the harness's fp32
+// variant runs.
+using FeatureCase = OpCase;
 
 uint64_t next_seed() {
   static uint64_t s = 9100;
@@ -61,68 +44,9 @@ uint64_t next_seed() {
 Tensor rnd(const Shape& shape, float scale = 1.f) { return random_tensor(shape, next_seed(), scale); }
 Tensor as(Tensor t, DType d) { return d == DType::F32 ? t : t.to(d); }
 
-void poison(Tensor view) {
-  core::copy_host(Tensor::full(view.shape(), std::numeric_limits<float>::quiet_NaN()), view);
-}
+class FeatureOpsCuda : public CudaVsCpu {};
 
-std::vector<Tensor> run_case(const FeatureCase& c, const std::vector<Arg>& args, Backend& be) {
-  std::vector<Tensor> buffers, views;
-  for (const Arg& a : args) {
-    Tensor h = a.host.clone();
-    if (a.poison) poison(a.view ? a.view(h) : h);
-    Tensor d = be.upload(h);
-    buffers.push_back(d);
-    views.push_back(a.view ? a.view(d) : d);
-  }
-  c.run(be, views);
-  be.synchronize();
-  std::vector<Tensor> outs;
-  for (size_t i = 0; i < args.size(); ++i)
-    if (args[i].output) outs.push_back(be.download(buffers[i]));
-  return outs;
-}
-
-class FeatureOpsCuda : public ::testing::TestWithParam<FeatureCase> {
- protected:
-  static void SetUpTestSuite() {
-    if (backend::cuda_device_count() == 0) return;
-    cpu_ = backend::make_cpu_backend().release();
-    cuda_ = new backend::cuda::CudaBackend(0);
-  }
-  static void TearDownTestSuite() {
-    delete cpu_;
-    delete cuda_;
-    cpu_ = nullptr;
-    cuda_ = nullptr;
-  }
-  void SetUp() override {
-    if (backend::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
-  }
-  static Backend* cpu_;
-  static backend::cuda::CudaBackend* cuda_;
-};
-Backend* FeatureOpsCuda::cpu_ = nullptr;
-backend::cuda::CudaBackend* FeatureOpsCuda::cuda_ = nullptr;
-
-TEST_P(FeatureOpsCuda, MatchesCpu) {
-  const FeatureCase& c = GetParam();
-  const std::vector<Arg> args = c.build();
-  const std::vector<Tensor> want = run_case(c, args, *cpu_);
-  const std::vector<Tensor> got = run_case(c, args, *cuda_);
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    const std::vector<double> g = to_doubles(got[i]), w = to_doubles(want[i]);
-    ASSERT_EQ(g.size(), w.size());
-    for (size_t j = 0; j < g.size(); ++j) {
-      ASSERT_FALSE(std::isnan(w[j])) << "CPU output " << i << " element " << j << " not written";
-      ASSERT_FALSE(std::isnan(g[j])) << "CUDA output " << i << " element " << j << " is NaN (not written?)";
-    }
-    const double err = max_rel_error(g, w);
-    RecordProperty("max_rel_error_" + std::to_string(i), std::to_string(err));
-    if (std::getenv("AXF_TEST_VERBOSE")) std::printf("  %s output %zu: max rel error %.3g\n", c.name.c_str(), i, err);
-    EXPECT_LE(err, c.tol) << "output " << i << " " << got[i].describe();
-  }
-}
+TEST_P(FeatureOpsCuda, MatchesCpu) { expect_cuda_matches_cpu(GetParam(), *cpu_, *cuda_, false); }
 
 // ---- Inputs ---------------------------------------------------------------------------------------------------
 
@@ -338,6 +262,7 @@ std::vector<FeatureCase> all_cases() {
   add_template_cases(cs);
   add_pair_cases(cs);
   add_extra_cases(cs);
+  for (FeatureCase& c : cs) c.bf16 = false;
   return cs;
 }
 

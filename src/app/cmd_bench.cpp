@@ -5,7 +5,9 @@
 
 #include "app/commands.h"
 #include "app/options.h"
+#include "parallel/communicator.h"
 #include "runtime/bench.h"
+#include "runtime/precision.h"
 #include "runtime/log.h"
 #ifdef AXF_WITH_CUDA
 #include "backend/cuda/cuda_backend.h"
@@ -125,6 +127,13 @@ int run_bench(int argc, char** argv) {
   AXF_CHECK(device == "cpu" || device.rfind("cuda", 0) == 0, "--device ", device, ": expected cpu, cuda or cuda:N");
 
   auto be = make_bench_backend(device, vm["threads"].as<int>());
+  {
+    // A precision the backend cannot run is an error now, not a failed item per section later.
+    parallel::SelfCommunicator comm;
+    runtime::ExecutionContext probe(*be, comm);
+    runtime::apply_precision(o.precision, probe);
+    runtime::apply_precision(runtime::Precision::Fp32, probe);
+  }
   const std::string json = vm.count("json") ? vm["json"].as<std::string>() : std::string();
   auto progress = [&](const runtime::bench::BenchReport& r) {
     if (!json.empty()) runtime::bench::write_json(json, r);

@@ -126,7 +126,8 @@ TEST(Bench, ModelOnCpuAtL16) {
 TEST(Bench, RefusesBadOptions) {
   for (const char* args : {"--lengths 0", "--lengths 16,abc", "--lengths ''", "--device tpu", "--repeat 0",
                            "--templates 9", "--msa 0", "--recycles -1", "--evoformer-blocks 0", "--no-such-option",
-                           "--device cuda:x"}) {
+                           "--device cuda:x", "--precision fp16", "--device cpu --precision bf16",
+                           "--device cpu --precision tf32"}) {
     const std::string a = args;
     const Result r = bench(a + (a.find("--lengths") == std::string::npos ? " --ops --lengths 8" : " --ops"));
     EXPECT_NE(r.status, 0) << args << " was accepted:\n" << r.output;

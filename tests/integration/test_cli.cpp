@@ -181,6 +181,17 @@ TEST(Cli, BadInputGivesClearErrorsAndNonZeroExit) {
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.output.find("no_such_key"), std::string::npos) << r.output;
 
+  // A precision the CPU reference cannot compute in, and an unknown one.
+  r = run("predict --params " + params.string() + " --features " + features.string() + " --output-dir " +
+          (dir / "o").string() + " --precision bf16");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("--precision bf16: the cpu backend computes in fp32 only"), std::string::npos) << r.output;
+  r = run("predict --params " + params.string() + " --features " + features.string() + " --output-dir " +
+          (dir / "o").string() + " --precision fp8");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("expected fp32, tf32 or bf16"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "o" / "features.pdb"));
+
   r = run("frobnicate");
   EXPECT_NE(r.status, 0);
 }

@@ -74,8 +74,12 @@ AlphaFoldResult run_alphafold(runtime::ExecutionContext& ctx, const Params& para
     }
     if (pass + 1 < passes) {
       prev.prev_pos = result.structure.final_atom_positions;
-      prev.prev_msa_first_row = result.trunk.msa_first_row;
+      // The first MSA row is copied out so the previous pass's whole MSA ([S, L, c_m]) is freed before the next
+      // pass allocates its own; the pair is kept (the recycling embedder reads it).
+      prev.prev_msa_first_row = be.empty(result.trunk.msa_first_row.shape(), result.trunk.msa_first_row.dtype());
+      be.copy(result.trunk.msa_first_row, prev.prev_msa_first_row);
       prev.prev_pair = result.trunk.pair;
+      result.trunk = TrunkOutputs{};
     }
   }
   return result;

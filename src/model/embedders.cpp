@@ -82,22 +82,6 @@ std::vector<int32_t> dgram_bins(const float* pos, int64_t L, int64_t row_begin, 
   return bins;
 }
 
-void input_embedder(runtime::ExecutionContext& ctx, const Scope& evo, const DeviceInputs& d, Tensor& msa, Tensor& pair) {
-  backend::Backend& be = ctx.backend();
-  const int64_t L = d.target_feat.size(0), S = d.msa_feat.size(0);
-  const int64_t m = msa.size(2), z = pair.size(2);
-  Tensor p1d = be.empty({L, m}, ctx.dtype());
-  be.linear({d.target_feat, evo.sub("preprocess_1d")["weights"], evo.sub("preprocess_1d")["bias"], p1d});
-  Tensor msa_rows = msa.slice(0, 0, S);
-  be.linear({d.msa_feat, evo.sub("preprocess_msa")["weights"], evo.sub("preprocess_msa")["bias"], msa_rows});
-  be.add(msa_rows, p1d.unsqueeze(0).expand(0, S));
-  Tensor left = be.empty({L, z}, ctx.dtype()), right = be.empty({L, z}, ctx.dtype());
-  be.linear({d.target_feat, evo.sub("left_single")["weights"], evo.sub("left_single")["bias"], left});
-  be.linear({d.target_feat, evo.sub("right_single")["weights"], evo.sub("right_single")["bias"], right});
-  be.copy(left.unsqueeze(1).expand(1, L), pair);
-  be.add(pair, right.unsqueeze(0).expand(0, L));
-}
-
 void relative_position_add(runtime::ExecutionContext& ctx, const Scope& evo, const ModelConfig& cfg,
                            const Tensor& residue_index, Tensor& pair) {
   if (cfg.max_relative_feature <= 0) return;
@@ -123,37 +107,69 @@ RecyclingState RecyclingState::zeros(runtime::ExecutionContext& ctx, const Model
   return s;
 }
 
-void recycling_embedder(runtime::ExecutionContext& ctx, const Scope& evo, const ModelConfig& cfg, const Tensor& aatype,
-                        const RecyclingState& prev, Tensor& msa, Tensor& pair) {
+void embed_inputs(runtime::ExecutionContext& ctx, const Scope& evo, const ModelConfig& cfg, const DeviceInputs& d,
+                  const Tensor& aatype, const RecyclingState& prev, Tensor& msa, Tensor& pair) {
   backend::Backend& be = ctx.backend();
-  const int64_t L = pair.size(0), z = pair.size(2);
+  const int64_t L = d.target_feat.size(0), S = d.msa_feat.size(0);
+  const int64_t m = msa.size(2), z = pair.size(2);
+  AXF_CHECK(pair.ndim() == 3 && pair.size(0) == L && pair.size(1) == L && pair.is_contiguous(), "embeddings: pair ",
+            pair.describe(), " for ", L, " residues");
+  const core::DType dt = ctx.dtype();
+
+  // MSA: preprocess_msa(msa_feat) + preprocess_1d(target_feat), then the recycled first row.
+  Tensor p1d = be.empty({L, m}, dt);
+  be.linear({d.target_feat, evo.sub("preprocess_1d")["weights"], evo.sub("preprocess_1d")["bias"], p1d});
+  Tensor msa_rows = msa.slice(0, 0, S);
+  be.linear({d.msa_feat, evo.sub("preprocess_msa")["weights"], evo.sub("preprocess_msa")["bias"], msa_rows});
+  be.add(msa_rows, p1d.unsqueeze(0).expand(0, S));
+  if (cfg.recycle_features) {
+    const Scope msa_norm = evo.sub("prev_msa_first_row_norm");
+    Tensor first = be.empty({L, m}, dt);
+    be.layer_norm(prev.prev_msa_first_row, msa_norm["scale"], msa_norm["offset"], first);
+    Tensor row0 = msa.select(0, 0);
+    be.add(row0, first);
+  }
+
+  // Pair, a block of rows at a time.
+  Tensor left = be.empty({L, z}, dt), right = be.empty({L, z}, dt);
+  be.linear({d.target_feat, evo.sub("left_single")["weights"], evo.sub("left_single")["bias"], left});
+  be.linear({d.target_feat, evo.sub("right_single")["weights"], evo.sub("right_single")["bias"], right});
+  backend::DistogramEmbeddingArgs dgram;
   if (cfg.recycle_pos) {
     Tensor beta = Tensor::empty({L, 3});
     pseudo_beta(L, aatype.data<int32_t>(), prev.prev_pos.contiguous().data<float>(), nullptr, beta.data<float>(),
                 nullptr);
     const Scope lin = evo.sub("prev_pos_linear");
-    backend::DistogramEmbeddingArgs args;
-    args.positions = be.upload(beta);
-    dgram_squared_breaks(cfg.prev_pos, args.lower, args.upper);
-    args.table = lin["weights"];
-    args.bias = lin["bias"];
-    args.pair = pair;
-    be.distogram_embedding(args);  // no temporaries: one call for all rows
+    dgram.positions = be.upload(beta);
+    dgram_squared_breaks(cfg.prev_pos, dgram.lower, dgram.upper);
+    dgram.table = lin["weights"];
+    dgram.bias = lin["bias"];
   }
-  if (cfg.recycle_features) {
-    const Scope msa_norm = evo.sub("prev_msa_first_row_norm");
-    Tensor first = be.empty({L, msa.size(2)}, ctx.dtype());
-    be.layer_norm(prev.prev_msa_first_row, msa_norm["scale"], msa_norm["offset"], first);
-    Tensor row0 = msa.select(0, 0);
-    be.add(row0, first);
-    const Scope pair_norm = evo.sub("prev_pair_norm");
-    runtime::for_each_chunk(L, ctx.chunks().pair_rows, [&](int64_t b, int64_t e) {
-      Tensor normed = be.empty({e - b, L, z}, ctx.dtype());
+  const bool in_place = cfg.recycle_features && prev.prev_pair.defined() && pair.storage() == prev.prev_pair.storage();
+  if (in_place)
+    AXF_CHECK(pair.raw_data() == prev.prev_pair.raw_data() && pair.shape() == prev.prev_pair.shape(),
+              "embeddings: pair ", pair.describe(), " overlaps the recycled pair ", prev.prev_pair.describe(),
+              " without being it");
+  int64_t block = runtime::chunk_length(ctx.chunks().pair_rows, L);
+  if (in_place) block = std::min(block, kRecycledPairBlockRows);
+  const Scope pair_norm = evo.sub("prev_pair_norm");
+  runtime::for_each_chunk(L, block, [&](int64_t b, int64_t e) {
+    Tensor normed;
+    if (cfg.recycle_features) {
+      normed = be.empty({e - b, L, z}, dt);
       be.layer_norm(prev.prev_pair.slice(0, b, e), pair_norm["scale"], pair_norm["offset"], normed);
-      Tensor rows = pair.slice(0, b, e);
-      be.add(rows, normed);
-    });
-  }
+    }
+    Tensor rows = pair.slice(0, b, e);
+    be.copy(left.slice(0, b, e).unsqueeze(1).expand(1, L), rows);
+    be.add(rows, right.unsqueeze(0).expand(0, e - b));
+    if (cfg.recycle_pos) {
+      dgram.pair = rows;
+      dgram.row_begin = b;
+      be.distogram_embedding(dgram);
+    }
+    if (cfg.recycle_features) be.add(rows, normed);
+  });
+  relative_position_add(ctx, evo, cfg, d.residue_index, pair);
 }
 
 void extra_msa_embedder(runtime::ExecutionContext& ctx, const Scope& evo, const DeviceInputs& d, Tensor& extra_act) {

@@ -41,8 +41,6 @@ void dgram_squared_breaks(const DgramConfig& dgram, std::vector<float>& lower, s
 std::vector<int32_t> relpos_indices(const int32_t* residue_index, int64_t L, int64_t row_begin, int64_t rows,
                                     int32_t max_relative_feature);
 
-// msa[0:S] = preprocess_msa(msa_feat) + preprocess_1d(target_feat); pair = left_single_i + right_single_j.
-void input_embedder(runtime::ExecutionContext& ctx, const Scope& evo, const DeviceInputs& d, Tensor& msa, Tensor& pair);
 // pair += relpos one-hot @ pair_activiations (Alg. 4-5), clipped at +-max_relative_feature. residue_index [L]
 // int32 on the device (a host tensor is uploaded).
 void relative_position_add(runtime::ExecutionContext& ctx, const Scope& evo, const ModelConfig& cfg,
@@ -54,10 +52,18 @@ struct RecyclingState {
   Tensor prev_pair;           // [L, L, c_z] device, ctx.dtype()
   static RecyclingState zeros(runtime::ExecutionContext& ctx, const ModelConfig& cfg, int64_t num_res);
 };
-// Alg. 32 as AlphaFold applies it (recycle_pos then recycle_features); aatype [L] host. The pseudo-beta of
-// prev_pos is formed on the host (O(L)); its distogram embedding on the device.
-void recycling_embedder(runtime::ExecutionContext& ctx, const Scope& evo, const ModelConfig& cfg, const Tensor& aatype,
-                        const RecyclingState& prev, Tensor& msa, Tensor& pair);
+
+// The embeddings of one pass (Suppl. Alg. 2 lines 1-5 with Alg. 32, in AlphaFold's order):
+//   msa[0:S] = preprocess_msa(msa_feat) + preprocess_1d(target_feat);  msa[0] += LN(prev_msa_first_row)
+//   pair = left_single_i + right_single_j  (+ prev_pos_linear(dgram(pseudo_beta(prev_pos))))  (+ LN(prev_pair))
+//          + relpos
+// (the recycling terms as cfg.recycle_pos / recycle_features ask; aatype [L] host, the pseudo-beta formed on the
+// host, O(L)). `pair` may be prev.prev_pair itself, the previous pass's buffer reused: the pair is built a block of
+// rows at a time, each block's previous rows normalised before they are overwritten, so recycling needs no second
+// [L, L, c_z] buffer (blocks of at most kRecycledPairBlockRows rows then).
+constexpr int64_t kRecycledPairBlockRows = 128;
+void embed_inputs(runtime::ExecutionContext& ctx, const Scope& evo, const ModelConfig& cfg, const DeviceInputs& d,
+                  const Tensor& aatype, const RecyclingState& prev, Tensor& msa, Tensor& pair);
 
 // extra_act [E, L, c_e] = extra_msa_activations(concat(one_hot(extra_msa, 23), has_deletion, deletion_value)),
 // from d.extra_msa / extra_has_deletion / extra_deletion_value without the one-hot tensor.

@@ -21,14 +21,17 @@ TrunkOutputs run_trunk(runtime::ExecutionContext& ctx, const Params& params, con
   const DeviceInputs d = cache ? *cache->inputs : upload_inputs(ctx, cfg, in);
   AXF_CHECK(d.target_feat.size(0) == L && d.msa_feat.size(0) == S && d.extra_msa.size(0) == E,
             "trunk: the cached device inputs are for other model inputs (one TrunkCache per prediction)");
-  // The representations: allocated once, updated in place by every module.
+  // The representations: allocated once, updated in place by every module; the pair reuses the recycled pair's
+  // buffer when the caller allows it.
   Tensor msa = be.empty({S + T_rows, L, cfg.msa_channel}, ctx.dtype());
-  Tensor pair = be.empty({L, L, cfg.pair_channel}, ctx.dtype());
+  const Shape pair_shape = {L, L, cfg.pair_channel};
+  const bool reuse = cache && cache->reuse_recycled_pair && cfg.recycle_features && prev.prev_pair.defined() &&
+                     prev.prev_pair.shape() == pair_shape && prev.prev_pair.dtype() == ctx.dtype() &&
+                     prev.prev_pair.is_contiguous();
+  Tensor pair = reuse ? prev.prev_pair : be.empty(pair_shape, ctx.dtype());
   {
     runtime::StageTimer timer(ctx, "embeddings");
-    input_embedder(ctx, evo, d, msa, pair);
-    recycling_embedder(ctx, evo, cfg, in.aatype, prev, msa, pair);
-    relative_position_add(ctx, evo, cfg, d.residue_index, pair);
+    embed_inputs(ctx, evo, cfg, d, in.aatype, prev, msa, pair);
   }
   if (cfg.templates.enabled && in.templates.count() > 0) {
     runtime::StageTimer timer(ctx, "template embedding");

@@ -26,6 +26,10 @@ struct TrunkOutputs {
 // reuse) unless cache_templates is off (memory-lean runs: they stay allocated through the Evoformer stacks).
 struct TrunkCache {
   bool cache_templates = true;
+  // The pass's pair representation is built in prev.prev_pair's buffer (the previous pass's pair, consumed: its
+  // rows are normalised before they are overwritten), so recycling keeps one [L, L, c_z] buffer, not two. Only for
+  // callers that do not read prev.prev_pair after the pass (run_alphafold).
+  bool reuse_recycled_pair = true;
   std::optional<DeviceInputs> inputs;
   TemplateStackCache templates;
 };

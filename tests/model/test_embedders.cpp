@@ -44,9 +44,7 @@ TEST_F(Embedders, InputRecyclingAndRelposMatchLiteralAlgorithms) {
   prev.prev_pair = random_tensor({L, L, z}, 10);
   const model::DeviceInputs d = model::upload_inputs(ctx, cfg_, in_);
   Tensor msa = Tensor::empty({S, L, m}), pair = Tensor::empty({L, L, z});
-  model::input_embedder(ctx, evo(), d, msa, pair);
-  model::recycling_embedder(ctx, evo(), cfg_, in_.aatype, prev, msa, pair);
-  model::relative_position_add(ctx, evo(), cfg_, in_.residue_index, pair);
+  model::embed_inputs(ctx, evo(), cfg_, d, in_.aatype, prev, msa, pair);
 
   auto row = [](const Tensor& t, int64_t r, int64_t c) {
     const auto v = to_doubles(t);
@@ -96,6 +94,30 @@ TEST_F(Embedders, InputRecyclingAndRelposMatchLiteralAlgorithms) {
     }
   EXPECT_LT(max_rel_error(to_doubles(msa), want_msa), 1e-5);
   EXPECT_LT(max_rel_error(to_doubles(pair), want_pair), 1e-5);
+}
+
+// Building the pair in the recycled pair's own buffer (a block of rows at a time, each block normalised before it is
+// overwritten) gives the same bits as building it in a fresh buffer, for one block and for several.
+TEST_F(Embedders, PairBuiltInTheRecycledBufferEqualsAFreshBuffer) {
+  const int64_t m = cfg_.msa_channel, z = cfg_.pair_channel;
+  for (int64_t rows : {int64_t{0}, int64_t{2}, int64_t{3}}) {
+    runtime::ChunkConfig chunks;
+    chunks.pair_rows = rows;
+    runtime::ExecutionContext ctx(*backend_, comm_, chunks);
+    const model::DeviceInputs d = model::upload_inputs(ctx, cfg_, in_);
+    model::RecyclingState prev;
+    prev.prev_pos = random_tensor({L, 37, 3}, 21, 6.0f);
+    prev.prev_msa_first_row = random_tensor({L, m}, 22);
+    prev.prev_pair = random_tensor({L, L, z}, 23);
+    Tensor msa_a = Tensor::empty({S, L, m}), fresh = Tensor::empty({L, L, z});
+    model::embed_inputs(ctx, evo(), cfg_, d, in_.aatype, prev, msa_a, fresh);
+    Tensor msa_b = Tensor::empty({S, L, m});
+    Tensor reused = prev.prev_pair;  // the same storage: consumed
+    model::embed_inputs(ctx, evo(), cfg_, d, in_.aatype, prev, msa_b, reused);
+    EXPECT_EQ(to_doubles(reused), to_doubles(fresh)) << "pair_rows " << rows;
+    EXPECT_EQ(to_doubles(msa_b), to_doubles(msa_a)) << "pair_rows " << rows;
+    EXPECT_EQ(prev.prev_pair.raw_data(), reused.raw_data());
+  }
 }
 
 TEST_F(Embedders, ExtraMsaFeaturesMatchLiteralOneHot) {

@@ -139,6 +139,8 @@ TEST_F(Trunk, TemplateStackCacheIsExactAcrossRecycles) {
   runtime::ExecutionContext ctx(*backend_, comm_);
   model::TrunkCache cache, no_templates;
   no_templates.cache_templates = false;
+  // The three runs of a pass read the same prev.prev_pair: none may consume it (TrunkPairReuse tests that).
+  cache.reuse_recycled_pair = no_templates.reuse_recycled_pair = false;
   model::RecyclingState prev = model::RecyclingState::zeros(ctx, cfg_, L);
   const void* cached_reps = nullptr;
   for (int pass = 0; pass < 3; ++pass) {
@@ -160,6 +162,32 @@ TEST_F(Trunk, TemplateStackCacheIsExactAcrossRecycles) {
     prev.prev_pos = random_tensor({L, 37, 3}, 50 + pass, 8.f);
     prev.prev_msa_first_row = plain.msa_first_row;
     prev.prev_pair = plain.pair;
+  }
+}
+
+// Recycling with the pair built in the previous pass's pair buffer (run_alphafold's way) equals recycling with a
+// fresh buffer per pass, bit for bit, over three passes; unchunked and in row blocks.
+TEST_F(Trunk, RecycledPairBufferReuseIsExact) {
+  const int64_t L = 11;
+  const auto in = random_model_inputs(L, 4, 6, 1, 43);
+  for (int64_t rows : {int64_t{0}, int64_t{4}}) {
+    runtime::ChunkConfig chunks;
+    chunks.pair_rows = rows;
+    runtime::ExecutionContext ctx(*backend_, comm_, chunks);
+    model::TrunkCache reuse;
+    model::RecyclingState fresh_prev = model::RecyclingState::zeros(ctx, cfg_, L);
+    model::RecyclingState reuse_prev = model::RecyclingState::zeros(ctx, cfg_, L);
+    for (int pass = 0; pass < 3; ++pass) {
+      const model::TrunkOutputs fresh = model::run_trunk(ctx, params_, cfg_, in, fresh_prev);
+      const void* recycled = reuse_prev.prev_pair.raw_data();
+      const model::TrunkOutputs reused = model::run_trunk(ctx, params_, cfg_, in, reuse_prev, &reuse);
+      EXPECT_EQ(reused.pair.raw_data(), recycled) << "pass " << pass << ": the pair was not built in place";
+      EXPECT_EQ(to_doubles(reused.pair), to_doubles(fresh.pair)) << "pass " << pass << ", rows " << rows;
+      EXPECT_EQ(to_doubles(reused.single), to_doubles(fresh.single)) << "pass " << pass << ", rows " << rows;
+      const Tensor pos = random_tensor({L, 37, 3}, 60 + pass, 8.f);
+      fresh_prev = {pos, fresh.msa_first_row, fresh.pair};
+      reuse_prev = {pos, reused.msa_first_row, reused.pair};
+    }
   }
 }
 

@@ -22,7 +22,9 @@ void add_chunk_options(po::options_description& desc) {
       "chunk-pair-rows", po::value<int64_t>()->default_value(0),
       "pair rows per chunk (triangle updates, pair transition)")(
       "chunk-opm-rows", po::value<int64_t>()->default_value(0), "output rows per chunk in the outer product mean")(
-      "chunk-template-rows", po::value<int64_t>()->default_value(0), "pair rows per chunk in template embedding");
+      "chunk-template-rows", po::value<int64_t>()->default_value(0), "pair rows per chunk in template embedding")(
+      "chunk-triangle-channels", po::value<int64_t>()->default_value(0),
+      "channels per block of the triangle multiplication's [c, L, L] projections (long sequences)");
 }
 
 runtime::ChunkConfig chunk_config(const po::variables_map& vm) {
@@ -32,7 +34,8 @@ runtime::ChunkConfig chunk_config(const po::variables_map& vm) {
   c.pair_rows = vm["chunk-pair-rows"].as<int64_t>();
   c.opm_rows = vm["chunk-opm-rows"].as<int64_t>();
   c.template_rows = vm["chunk-template-rows"].as<int64_t>();
-  for (int64_t v : {c.msa_rows, c.msa_columns, c.pair_rows, c.opm_rows, c.template_rows})
+  c.triangle_channels = vm["chunk-triangle-channels"].as<int64_t>();
+  for (int64_t v : {c.msa_rows, c.msa_columns, c.pair_rows, c.opm_rows, c.template_rows, c.triangle_channels})
     AXF_CHECK(v >= 0, "chunk sizes must be >= 0");
   return c;
 }

@@ -1,5 +1,8 @@
 #include "model/triangle_multiplication.h"
 
+#include <string>
+#include <vector>
+
 #include "core/error.h"
 
 namespace axf::model {
@@ -24,53 +27,81 @@ void triangle_multiplication(runtime::ExecutionContext& ctx, const Scope& scope,
             left_proj["weights"].describe(), " for pair channels ", cz);
   const int64_t chunk = ctx.chunks().pair_rows;
 
-  // Lines 1-3: the four projections of the normalised rows as one GEMM (fused weights [c_z, 4c]: left, right,
-  // left gate, right gate), then mask * projection * sigmoid(gate) stored channel-major [c, L, L] (one GEMM per
-  // channel below).
+  // Lines 1-3: the four projections of the normalised rows as one GEMM (fused weights [c_z, 4 cb] for a block of
+  // cb channels: left, right, left gate, right gate), then mask * projection * sigmoid(gate) stored channel-major
+  // [cb, L, L] (one GEMM per channel in line 4).
   const core::DType dt = ctx.dtype();
-  const Tensor w_fused = scope.derived("fused_projection_weights", [&] {
-    return concat_columns(be, {left_proj["weights"], right_proj["weights"], left_gate["weights"],
-                               right_gate["weights"]});
-  });
-  const Tensor b_fused = scope.derived("fused_projection_bias", [&] {
-    return concat_columns(be, {left_proj["bias"], right_proj["bias"], left_gate["bias"], right_gate["bias"]});
-  });
-  Tensor left = be.empty({c, L, L}, dt);
-  Tensor right = be.empty({c, L, L}, dt);
-  runtime::for_each_chunk(L, chunk, [&](int64_t begin, int64_t end) {
-    const int64_t rows = end - begin;
-    const Tensor part = pair.slice(0, begin, end);
-    const Tensor mask_rows = pair_mask.slice(0, begin, end);
-    Tensor x = be.empty({rows, L, cz}, dt);
-    be.layer_norm(part, ln_scale, ln_offset, x);
-    Tensor projections = be.empty({rows, L, 4 * c}, dt);
-    be.linear({x, w_fused, b_fused, projections});
-    be.gated_transpose({projections.slice(2, 0, c), projections.slice(2, 2 * c, 3 * c), mask_rows, left, begin});
-    be.gated_transpose({projections.slice(2, c, 2 * c), projections.slice(2, 3 * c, 4 * c), mask_rows, right, begin});
-  });
-
-  // Lines 4-5 per output row chunk: the gate from the still unmodified input rows, then the update.
-  runtime::for_each_chunk(L, chunk, [&](int64_t begin, int64_t end) {
-    const int64_t rows = end - begin;
-    Tensor part = pair.slice(0, begin, end);
-    Tensor x = be.empty({rows, L, cz}, dt);
-    be.layer_norm(part, ln_scale, ln_offset, x);
-    Tensor gate = be.empty({rows, L, cz}, dt);
-    be.linear({x, gating["weights"], gating["bias"], gate});
-
-    Tensor t = be.empty({rows, L, c}, dt);
+  const int64_t block = runtime::chunk_length(ctx.chunks().triangle_channels, c);
+  auto project_block = [&](int64_t c0, int64_t c1, Tensor& left, Tensor& right) {
+    const int64_t cb = c1 - c0;
+    const std::string range = c0 == 0 && c1 == c ? "" : "_" + std::to_string(c0) + "_" + std::to_string(c1);
+    const Tensor w_fused = scope.derived("fused_projection_weights" + range, [&] {
+      std::vector<Tensor> parts;
+      for (const Scope* s : {&left_proj, &right_proj, &left_gate, &right_gate}) parts.push_back((*s)["weights"].slice(1, c0, c1));
+      return concat_columns(be, parts);
+    });
+    const Tensor b_fused = scope.derived("fused_projection_bias" + range, [&] {
+      std::vector<Tensor> parts;
+      for (const Scope* s : {&left_proj, &right_proj, &left_gate, &right_gate}) parts.push_back((*s)["bias"].slice(0, c0, c1));
+      return concat_columns(be, parts);
+    });
+    runtime::for_each_chunk(L, chunk, [&](int64_t begin, int64_t end) {
+      const int64_t rows = end - begin;
+      const Tensor mask_rows = pair_mask.slice(0, begin, end);
+      Tensor x = be.empty({rows, L, cz}, dt);
+      be.layer_norm(pair.slice(0, begin, end), ln_scale, ln_offset, x);
+      Tensor projections = be.empty({rows, L, 4 * cb}, dt);
+      be.linear({x, w_fused, b_fused, projections});
+      be.gated_transpose({projections.slice(2, 0, cb), projections.slice(2, 2 * cb, 3 * cb), mask_rows, left, begin});
+      be.gated_transpose({projections.slice(2, cb, 2 * cb), projections.slice(2, 3 * cb, 4 * cb), mask_rows, right,
+                          begin});
+    });
+  };
+  auto multiply = [&](const Tensor& left, const Tensor& right, int64_t row_begin, Tensor out) {
     backend::TriangleMultiplyArgs args;
     args.left = left;
     args.right = right;
-    args.out = t;
-    args.row_begin = begin;
+    args.out = out;
+    args.row_begin = row_begin;
     args.direction = dir;
     be.triangle_multiply(args);
+  };
+  // Line 5 for a block of output rows whose line-4 result t [rows, L, c] is ready: center LayerNorm, output
+  // projection, gated by the still unmodified input rows, added into the pair.
+  auto update_rows = [&](int64_t begin, int64_t end, Tensor& t) {
+    Tensor part = pair.slice(0, begin, end);
+    Tensor x = be.empty({end - begin, L, cz}, dt);
+    be.layer_norm(part, ln_scale, ln_offset, x);
+    Tensor gate = be.empty({end - begin, L, cz}, dt);
+    be.linear({x, gating["weights"], gating["bias"], gate});
     be.layer_norm(t, ln_center["scale"], ln_center["offset"], t);
-
     Tensor update = x;  // the normed input is no longer needed: reuse its buffer
     be.linear({t, out_proj["weights"], out_proj["bias"], update});
     be.gated_add(part, update, gate);  // pair += update * sigmoid(gate)
+  };
+
+  if (block >= c) {
+    // All channels at once: left/right [c, L, L], then line 4-5 a block of output rows at a time.
+    Tensor left = be.empty({c, L, L}, dt), right = be.empty({c, L, L}, dt);
+    project_block(0, c, left, right);
+    runtime::for_each_chunk(L, chunk, [&](int64_t begin, int64_t end) {
+      Tensor t = be.empty({end - begin, L, c}, dt);
+      multiply(left, right, begin, t);
+      update_rows(begin, end, t);
+    });
+    return;
+  }
+  // Channel blocks (long sequences): only [cb, L, L] of left/right are alive; line 4 fills t [L, L, c] block by
+  // block (the center LayerNorm needs every channel), then line 5 runs by rows.
+  Tensor t = be.empty({L, L, c}, dt);
+  runtime::for_each_chunk(c, block, [&](int64_t c0, int64_t c1) {
+    Tensor left = be.empty({c1 - c0, L, L}, dt), right = be.empty({c1 - c0, L, L}, dt);
+    project_block(c0, c1, left, right);
+    multiply(left, right, 0, t.slice(2, c0, c1));
+  });
+  runtime::for_each_chunk(L, chunk, [&](int64_t begin, int64_t end) {
+    Tensor rows = t.slice(0, begin, end);
+    update_rows(begin, end, rows);
   });
 }
 

@@ -20,6 +20,7 @@ struct ChunkConfig {
   int64_t msa_rows = 0;        // MSA row attention and MSA transition: sequences per chunk
   int64_t msa_columns = 0;     // MSA column (global) attention: residues per chunk
   int64_t pair_rows = 0;       // triangle attention, triangle multiplication output, pair transition: rows per chunk
+  int64_t triangle_channels = 0;  // triangle multiplication: channels of the [c, L, L] projections alive at once
   int64_t opm_rows = 0;        // outer product mean: output rows per chunk
   int64_t template_rows = 0;   // template pair features and pointwise attention: rows per chunk
 };

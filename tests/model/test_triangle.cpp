@@ -50,9 +50,10 @@ struct Fixture {
   model::ModelConfig cfg = small_config();
   model::Params params;
 
-  void set_pair_rows(int64_t chunk) {
+  void set_pair_rows(int64_t chunk, int64_t triangle_channels = 0) {
     runtime::ChunkConfig c;
     c.pair_rows = chunk;
+    c.triangle_channels = triangle_channels;
     ctx.set_chunks(c);
   }
 };
@@ -82,6 +83,16 @@ TEST(TriangleMultiplication, MatchesLiteralAlgorithmAndChunking) {
       if (chunk == 0) first = act;
       // Chunks change only the GEMM row counts (BLAS blocking), so results agree to fp32 rounding.
       EXPECT_LT(max_rel_error(to_doubles(act), to_doubles(first)), 1e-6) << "chunk " << chunk << " vs unchunked";
+    }
+    // Channel blocks of the [c, L, L] projections (1, 5 and 7 of the config's channels), with and without row chunks.
+    for (int64_t channels : {1, 5, 7}) {
+      for (int64_t chunk : {0, 3}) {
+        f.set_pair_rows(chunk, channels);
+        Tensor act = pair.clone();
+        model::triangle_multiplication(f.ctx, scope, dir, act, mask);
+        EXPECT_LT(max_rel_error(to_doubles(act), want), 1e-5) << "channels " << channels << ", chunk " << chunk;
+        EXPECT_LT(max_rel_error(to_doubles(act), to_doubles(first)), 1e-6) << "channels " << channels;
+      }
     }
   }
 }

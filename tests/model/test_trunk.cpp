@@ -63,6 +63,7 @@ TEST_F(Trunk, ChunkingDoesNotChangeResults) {
   c.pair_rows = 3;
   c.opm_rows = 2;
   c.template_rows = 4;
+  c.triangle_channels = 5;  // blocks of 5, 5, 5, ... of the small config's channels
   const TrunkRun chunked = run(in, c);
   EXPECT_LT(max_rel_error(chunked.single, whole.single), 1e-5);
   EXPECT_LT(max_rel_error(chunked.pair, whole.pair), 1e-5);

@@ -22,6 +22,9 @@
 #include "model/heads.h"
 #include "runtime/log.h"
 #include "runtime/precision.h"
+#include "runtime/bench_device.h"
+#include "model/memory_plan.h"
+#include "app/memory_report.h"
 
 namespace axf::app {
 
@@ -125,7 +128,12 @@ int run_predict(int argc, char** argv) {
       "stop recycling when the CA distance matrix changes by less than this RMS (Angstrom; 0 = never)")(
       "name", po::value<std::string>(), "base name of the result files (default: the features file's stem)")(
       "no-template-cache", po::bool_switch(),
-      "recompute the template stack on every recycle instead of keeping its [T, L, L, 64] output (less memory)");
+      "recompute the template stack on every recycle instead of keeping its [T, L, L, 64] output (less memory)")(
+      "chunking", po::value<std::string>()->default_value("explicit"),
+      "explicit (the --chunk-* options) or auto (the least chunking that fits the free GPU memory, from the memory "
+      "planner)")(
+      "no-memory-check", po::bool_switch(),
+      "run even when the memory planner predicts the run does not fit the free GPU memory");
   add_chunk_options(desc);
   const std::string usage =
       "usage: axialfold predict --params params_model_1_ptm.npz (--features inputs.npz | --fasta query.fasta\n"
@@ -193,10 +201,61 @@ int run_predict(int argc, char** argv) {
                     " MSA clusters, ", inputs.num_extra(), " extra sequences, ", inputs.templates.count(),
                     " templates");
 
+  // The memory planner against the free GPU memory: refuse a run that cannot fit (naming what to change), or
+  // choose the chunk sizes (--chunking auto).
+  const std::string chunking = opts.vm["chunking"].as<std::string>();
+  AXF_CHECK(chunking == "explicit" || chunking == "auto", "--chunking ", chunking, ": expected explicit or auto");
+  bool template_cache = !opts.vm["no-template-cache"].as<bool>();
+  if (backend->device() == core::Device::CUDA) {
+    const model::RunShape shape{inputs.num_res(), inputs.num_msa(), inputs.num_extra(), inputs.templates.count()};
+    model::MemoryPlanOptions mo;
+    mo.dtype = ctx.dtype();
+    mo.template_cache = template_cache;
+    const int64_t budget = int64_t{256} << 20;
+    const runtime::bench::MemoryStats mem = runtime::bench::memory_stats(*backend);
+    // The parameters are on the device already: the plan's peak counts them, the free memory does not.
+    const int64_t free_bytes = static_cast<int64_t>(mem.device_total - mem.device_used);
+    const int64_t available = free_bytes + model::plan_memory(cfg, shape, mo).parameter_bytes;
+    if (chunking == "auto") {
+      const auto chunks = model::chunks_that_fit(cfg, shape, mo, budget, available * 95 / 100);
+      AXF_CHECK(chunks.has_value() || opts.vm["no-memory-check"].as<bool>(), "--chunking auto: no chunk sizes fit ",
+                format_gib(static_cast<double>(available)), " (run `axialfold plan --length ", shape.num_res,
+                " --precision ", runtime::precision_name(precision),
+                "`; use --precision bf16, fewer extra sequences or more GPUs)");
+      if (chunks) {
+        ctx.set_chunks(chunks->chunks);
+        mo.template_cache = template_cache = chunks->template_cache;
+        runtime::log_info("chunking auto: rows ", chunks->chunks.pair_rows, ", triangle channels ",
+                          chunks->chunks.triangle_channels, " (0 = whole), template cache ",
+                          chunks->template_cache ? "on" : "off");
+      }
+    }
+    mo.chunks = ctx.chunks();
+    mo.backend_scratch = model::cuda_backend_scratch(cfg, shape, mo.chunks, budget);
+    const model::MemoryPlan plan = model::plan_memory(cfg, shape, mo);
+    runtime::log_info("memory plan: peak ", format_gib(static_cast<double>(plan.peak_bytes())), " (",
+                      plan.stages[plan.peak_stage].name, "), ", format_gib(static_cast<double>(available)),
+                      " available");
+    if (plan.peak_bytes() > available && !opts.vm["no-memory-check"].as<bool>()) {
+      const auto fit = model::chunks_that_fit(cfg, shape, mo, budget, available * 95 / 100);
+      std::string advice =
+          fit ? "--chunking auto (it would use row chunks of " + std::to_string(fit->chunks.pair_rows) +
+                    (fit->chunks.triangle_channels > 0
+                         ? " and triangle channel blocks of " + std::to_string(fit->chunks.triangle_channels)
+                         : std::string()) +
+                    (fit->template_cache ? std::string() : std::string(", no template cache")) + ")"
+              : std::string("--precision bf16, fewer extra sequences or more GPUs");
+      AXF_FAIL("the memory planner predicts a peak of ", format_gib(static_cast<double>(plan.peak_bytes())), " (",
+               plan.stages[plan.peak_stage].name, ") but ", format_gib(static_cast<double>(available)),
+               " are available on ", backend->name(), ": use ", advice,
+               "; `axialfold plan` shows the breakdown; --no-memory-check runs anyway");
+    }
+  }
+
   model::RecyclingOptions recycling;
   recycling.num_recycle = opts.vm.count("recycles") ? opts.vm["recycles"].as<int>() : cfg.data.num_recycle;
   recycling.early_stop_tolerance = opts.vm["early-stop-tolerance"].as<double>();
-  recycling.cache_template_stack = !opts.vm["no-template-cache"].as<bool>();
+  recycling.cache_template_stack = template_cache;
   const model::AlphaFoldResult result = model::run_alphafold(ctx, params, cfg, inputs, recycling);
   model::HeadOutputs heads;
   {

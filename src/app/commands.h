@@ -9,6 +9,7 @@ int run_bench(int argc, char** argv);
 int run_features(int argc, char** argv);
 int run_make_params(int argc, char** argv);
 int run_msa(int argc, char** argv);
+int run_plan(int argc, char** argv);
 int run_predict(int argc, char** argv);
 int run_show_config(int argc, char** argv);
 

@@ -19,6 +19,7 @@ const Command kCommands[] = {
     {"features", run_features, "raw features (MSA, templates) from search-tool outputs, to HDF5"},
     {"make-params", run_make_params, "write a DeepMind-format parameter file with random values"},
     {"msa", run_msa, "run the search tools (jackhmmer, hhblits, hhsearch/hmmsearch, mmseqs) over MPI ranks"},
+    {"plan", run_plan, "peak device memory of a prediction by buffer, before anything is allocated"},
     {"predict", run_predict, "run the model on processed model inputs"},
     {"show-config", run_show_config, "print a model preset's settings as a config file"},
 

@@ -4,10 +4,9 @@
 
 namespace axf::model {
 
-namespace {
 // Weight matrices by AlphaFold's array names ("//weights", "//query_w", "//feat_2d_weights", ...); biases, scales
 // and offsets ("//bias", "//gating_b", "//scale", "//offset") are vectors even when a block axis makes them 2-D.
-bool is_weight_matrix(const std::string& key) {
+static bool is_weight_matrix(const std::string& key) {
   const size_t sep = key.rfind("//");
   if (sep == std::string::npos) return false;
   const std::string name = key.substr(sep + 2);
@@ -16,13 +15,15 @@ bool is_weight_matrix(const std::string& key) {
   };
   return name == "weights" || ends_with("_weights") || ends_with("_w");
 }
-}  // namespace
+
+bool is_trunk_weight_matrix(const std::string& key) {
+  return key.rfind(std::string(kRootScope) + "/evoformer/", 0) == 0 && is_weight_matrix(key);
+}
 
 int convert_trunk_weights(Params& params, backend::Backend& backend, core::DType dtype) {
-  const std::string trunk = std::string(kRootScope) + "/evoformer/";
   std::vector<std::pair<std::string, Tensor>> converted;
   for (const auto& [key, value] : params.arrays()) {
-    if (key.rfind(trunk, 0) != 0 || !is_weight_matrix(key) || value.dtype() == dtype) continue;
+    if (!is_trunk_weight_matrix(key) || value.dtype() == dtype) continue;
     Tensor t = backend.empty(value.shape(), dtype);
     backend.copy(value, t);
     converted.emplace_back(key, t);

@@ -53,6 +53,8 @@ Params load_params(const std::filesystem::path& path, const ModelConfig& config,
 // arrays stay fp32.
 // Returns the number of arrays converted.
 int convert_trunk_weights(Params& params, backend::Backend& backend, core::DType dtype);
+// True for the arrays convert_trunk_weights converts.
+bool is_trunk_weight_matrix(const std::string& key);
 // The same checks without reading the arrays (only the zip directory and .npy headers): cheap enough to run before
 // hours of searches.
 void check_params_file(const std::filesystem::path& path, const ModelConfig& config);

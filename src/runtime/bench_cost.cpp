@@ -1,6 +1,8 @@
 // Operation counts for the benchmark (formulas documented in bench_cost.h).
 #include "runtime/bench_cost.h"
 
+#include <algorithm>
+
 namespace axf::runtime::bench {
 
 namespace {
@@ -146,9 +148,26 @@ int64_t OpTallies::calls() const {
   return s;
 }
 
+Tensor CountingBackend::tracked(const Tensor& t) {
+  std::shared_ptr<core::Storage> inner = t.storage();
+  if (!inner) return t;
+  const int64_t bytes = static_cast<int64_t>(inner->bytes());
+  std::shared_ptr<LiveBytes> live = live_;
+  live->live += bytes;
+  live->peak = std::max(live->peak, live->live);
+  // A storage over the same memory whose deleter counts the release and lets the inner storage go.
+  auto storage = std::make_shared<core::Storage>(
+      inner->data(), inner->bytes(), inner->device(), inner->device_index(),
+      [inner, live, bytes](void*) mutable {
+        live->live -= bytes;
+        inner.reset();
+      });
+  return Tensor(storage, t.offset(), t.shape(), t.strides(), t.dtype());
+}
+
 Tensor CountingBackend::upload(const Tensor& host) {
   tallies_.upload_bytes += tensor_bytes(host);
-  return inner_.upload(host);
+  return tracked(inner_.upload(host));
 }
 
 Tensor CountingBackend::download(const Tensor& t) {

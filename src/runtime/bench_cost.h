@@ -76,19 +76,29 @@ struct OpTallies {
   int64_t calls() const;
 };
 
-// Forwards every operation to `inner` unchanged and tallies its cost. Tensors are the inner backend's.
+// Bytes of the tensors a CountingBackend handed out (empty, upload) that are still alive, and their high-water
+// mark: the model's own buffers, without what a backend allocates inside an operation (scratch, workspaces).
+struct LiveBytes {
+  int64_t live = 0;
+  int64_t peak = 0;
+};
+
+// Forwards every operation to `inner` unchanged and tallies its cost and the live bytes of the tensors it makes
+// (the inner backend's memory, wrapped so that freeing is seen).
 class CountingBackend final : public backend::Backend {
  public:
-  explicit CountingBackend(backend::Backend& inner) : inner_(inner) {}
+  explicit CountingBackend(backend::Backend& inner) : inner_(inner), live_(std::make_shared<LiveBytes>()) {}
   const OpTallies& tallies() const { return tallies_; }
   void reset() { tallies_ = {}; }
+  const LiveBytes& live_bytes() const { return *live_; }
+  void reset_peak() { live_->peak = live_->live; }
   backend::Backend& inner() const { return inner_; }
 
   std::string name() const override { return inner_.name(); }
   core::Device device() const override { return inner_.device(); }
   bool supports_bf16() const override { return inner_.supports_bf16(); }
   void set_allow_tf32(bool allow) override { inner_.set_allow_tf32(allow); }
-  Tensor empty(const core::Shape& shape, core::DType dtype) override { return inner_.empty(shape, dtype); }
+  Tensor empty(const core::Shape& shape, core::DType dtype) override { return tracked(inner_.empty(shape, dtype)); }
   Tensor upload(const Tensor& host) override;
   Tensor download(const Tensor& t) override;
   void copy(const Tensor& src, Tensor& dst) override;
@@ -120,8 +130,10 @@ class CountingBackend final : public backend::Backend {
   void extra_msa_embedding(const backend::ExtraMsaEmbeddingArgs& args) override;
 
  private:
+  Tensor tracked(const Tensor& t);
   backend::Backend& inner_;
   OpTallies tallies_;
+  std::shared_ptr<LiveBytes> live_;
 };
 
 }  // namespace axf::runtime::bench

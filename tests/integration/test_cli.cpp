@@ -224,3 +224,37 @@ TEST(Cli, ConfigFileOptionsAndModelSection) {
 
 }  // namespace
 }  // namespace axf::test
+
+namespace axf::test {
+namespace {
+
+// axialfold plan: the breakdown, the fit verdict against --gpu-memory, and its refusals.
+TEST(Cli, PlanPrintsTheBreakdownAndTheFitVerdict) {
+  Result r = run("plan --length 256 --precision bf16 --device cpu --gpu-memory 80");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* s : {"# persistent buffers", "pair representation", "Evoformer stack", "<- peak",
+                        "# predicted peak device memory", "# fits in 80.00 GiB"})
+    EXPECT_NE(r.output.find(s), std::string::npos) << s << " missing from:\n" << r.output;
+  r = run("plan --length 10000 --precision fp32 --gpu-memory 16");
+  EXPECT_EQ(r.status, 3) << r.output;
+  EXPECT_NE(r.output.find("does NOT fit in 16.00 GiB"), std::string::npos) << r.output;
+  // Chunking lowers the predicted peak.
+  auto peak = [](const std::string& out) {
+    const size_t at = out.rfind("  peak ");
+    return at == std::string::npos ? -1.0 : std::stod(out.substr(out.find_first_of("0123456789", at)));
+  };
+  const double whole = peak(run("plan --length 2048 --precision bf16").output);
+  const double chunked =
+      peak(run("plan --length 2048 --precision bf16 --chunk-pair-rows 64 --chunk-msa-rows 64 --chunk-msa-columns 64 "
+               "--chunk-template-rows 64 --chunk-triangle-channels 32")
+               .output);
+  EXPECT_GT(whole, 0);
+  EXPECT_LT(chunked, whole / 2);
+  r = run("plan --precision bf16");
+  EXPECT_EQ(r.status, 2);
+  r = run("plan --length 64 --precision fp8");
+  EXPECT_NE(r.status, 0);
+}
+
+}  // namespace
+}  // namespace axf::test

@@ -1,0 +1,258 @@
+#include "model/memory_plan.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "model/embedders.h"
+#include "model/params.h"
+
+namespace axf::model {
+
+namespace {
+
+using runtime::chunk_length;
+
+constexpr int64_t kF32 = 4;
+
+// The temporaries of the modules of one Evoformer-style block, at the run's chunk sizes and dtype, as the model
+// code allocates them (msa_attention.cpp, attention.cpp, transition.cpp, outer_product_mean.cpp,
+// triangle_multiplication.cpp, triangle_attention.cpp). Each function returns the items alive at the module's peak.
+struct Planner {
+  int64_t dt;  // activation bytes
+  runtime::ChunkConfig chunks;
+
+  // Self-attention of B rows of N positions over C channels (q_data, q, k, v, gate, out), plus its bias.
+  std::vector<MemoryItem> row_attention(const std::string& what, int64_t rows, int64_t L, int64_t C, int64_t H,
+                                        int64_t cz, int64_t chunk) const {
+    const int64_t n = chunk_length(chunk, rows), p = chunk_length(chunks.pair_rows, L);
+    const int64_t bias = H * L * L * dt;
+    const int64_t build = p * L * (cz + H) * dt;  // normalised pair rows and their logits
+    const int64_t attend = 6 * n * L * C * dt;
+    if (build > attend) return {{what + " pair bias", bias}, {what + " bias rows (normalised pair, logits)", build}};
+    return {{what + " pair bias", bias}, {what + " q_data, q, k, v, gate, out", attend}};
+  }
+
+  std::vector<MemoryItem> column_attention(int64_t S, int64_t L, int64_t C) const {
+    const int64_t n = chunk_length(chunks.msa_columns, L);
+    return {{"MSA column attention key mask", L * S * kF32},
+            {"MSA column attention q_data, q, k, v, gate, out", 6 * n * S * C * dt}};
+  }
+
+  // Global column attention (Alg. 19): normed, k, v (one head), gate and the gated average.
+  std::vector<MemoryItem> global_column_attention(int64_t E, int64_t L, int64_t C, int64_t H) const {
+    const int64_t n = chunk_length(chunks.msa_columns, L);
+    const int64_t kd = C / std::max<int64_t>(H, 1);
+    return {{"global column attention key mask", L * E * kF32},
+            {"global column attention normed, k, v, gate, gated", n * E * (3 * C + 2 * kd) * dt}};
+  }
+
+  std::vector<MemoryItem> transition(const std::string& what, int64_t rows, int64_t per_row, int64_t C,
+                                     int factor, int64_t chunk) const {
+    const int64_t n = chunk_length(chunk, rows);
+    return {{what + " normed, hidden", n * per_row * C * (1 + factor) * dt}};
+  }
+
+  std::vector<MemoryItem> outer_product_mean(int64_t S, int64_t L, int64_t C, int64_t c_opm) const {
+    const int64_t n = chunk_length(chunks.msa_rows, S);
+    const int64_t projections = 2 * S * L * c_opm * dt;
+    const int64_t normed = n * L * C * dt, norm = L * L * kF32;
+    return {{"outer product mean left, right", projections},
+            {normed > norm ? "outer product mean normed MSA rows" : "outer product mean norm", std::max(normed, norm)}};
+  }
+
+  std::vector<MemoryItem> triangle_multiplication(int64_t L, int64_t cz, int64_t c) const {
+    const int64_t p = chunk_length(chunks.pair_rows, L), cb = chunk_length(chunks.triangle_channels, c);
+    if (cb >= c) {
+      const int64_t project = p * L * (cz + 4 * c) * dt, update = p * L * (c + 2 * cz) * dt;
+      return {{"triangle multiplication left, right [c, L, L]", 2 * c * L * L * dt},
+              {project > update ? "triangle multiplication normed rows, projections"
+                                : "triangle multiplication t, normed rows, gate",
+               std::max(project, update)}};
+    }
+    const int64_t project = 2 * cb * L * L * dt + p * L * (cz + 4 * cb) * dt, update = p * L * 2 * cz * dt;
+    return {{"triangle multiplication t [L, L, c]", L * L * c * dt},
+            {project > update ? "triangle multiplication left, right block, projections"
+                              : "triangle multiplication normed rows, gate",
+             std::max(project, update)}};
+  }
+
+  std::vector<MemoryItem> triangle_attention(int64_t L, int64_t cz, int64_t H) const {
+    const int64_t p = chunk_length(chunks.pair_rows, L);
+    std::vector<MemoryItem> items{{"triangle attention bias [H, L, L]", H * L * L * dt}};
+    if (p >= L) {  // one chunk: the normalised pair serves bias and attention
+      items.push_back({"triangle attention normed pair, q, k, v, gate, out", 6 * L * L * cz * dt});
+      items.push_back({"triangle attention key mask", L * L * kF32});
+    } else {
+      items.push_back({"triangle attention normed rows, q, k, v, gate, out", 6 * p * L * cz * dt});
+      items.push_back({"triangle attention key mask", p * L * kF32});
+    }
+    return items;
+  }
+
+  // The largest module of an Evoformer-style block over S rows of C channels and the pair.
+  std::vector<MemoryItem> block(const EvoformerBlockConfig& b, bool extra, int64_t S, int64_t L, int64_t C,
+                                int64_t cz) const {
+    std::vector<std::vector<MemoryItem>> modules = {
+        row_attention("MSA row attention", S, L, C, b.msa_row_attention.num_head, cz, chunks.msa_rows),
+        extra ? global_column_attention(S, L, C, b.msa_column_attention.num_head) : column_attention(S, L, C),
+        transition("MSA transition", S, L, C, b.msa_transition_factor, chunks.msa_rows),
+        outer_product_mean(S, L, C, b.outer_product_channels),
+        pair_modules(L, cz, b.triangle_multiplication_channels, b.triangle_attention_starting.num_head,
+                     b.pair_transition_factor)};
+    return largest(modules);
+  }
+
+  std::vector<MemoryItem> pair_modules(int64_t L, int64_t cz, int64_t c, int64_t H, int factor) const {
+    return largest({triangle_multiplication(L, cz, c), triangle_attention(L, cz, H),
+                    transition("pair transition", L, L, cz, factor, chunks.pair_rows)});
+  }
+
+  static int64_t sum(const std::vector<MemoryItem>& items) {
+    int64_t s = 0;
+    for (const MemoryItem& i : items) s += i.bytes;
+    return s;
+  }
+  static std::vector<MemoryItem> largest(const std::vector<std::vector<MemoryItem>>& options) {
+    size_t best = 0;
+    for (size_t i = 1; i < options.size(); ++i)
+      if (sum(options[i]) > sum(options[best])) best = i;
+    return options[best];
+  }
+};
+
+int64_t parameter_bytes(const ModelConfig& cfg, core::DType dtype) {
+  int64_t bytes = 0;
+  for (const ParamSpec& s : parameter_spec(cfg)) {
+    const int64_t n = core::shape_numel(s.shape);
+    bytes += n * (dtype != core::DType::F32 && is_trunk_weight_matrix(s.key) ? 2 : kF32);
+  }
+  return bytes;
+}
+
+}  // namespace
+
+int64_t MemoryStage::bytes() const {
+  int64_t s = 0;
+  for (const MemoryItem& i : items) s += i.bytes;
+  return s;
+}
+
+int64_t MemoryPlan::persistent_bytes() const {
+  int64_t s = 0;
+  for (const MemoryItem& i : persistent) s += i.bytes;
+  return s;
+}
+
+int64_t MemoryPlan::peak_bytes() const {
+  return persistent_bytes() + (stages.empty() ? 0 : stages[peak_stage].bytes()) + backend_scratch;
+}
+
+MemoryPlan plan_memory(const ModelConfig& cfg, const RunShape& shape, const MemoryPlanOptions& options) {
+  const int64_t L = shape.num_res, S = shape.num_msa, E = shape.num_extra;
+  const int64_t T = cfg.templates.enabled ? shape.num_templates : 0;
+  AXF_CHECK(L > 0 && S > 0 && E >= 0 && T >= 0, "memory plan: L=", L, ", S=", S, ", E=", E, ", T=", T);
+  const int64_t dt = static_cast<int64_t>(core::dtype_size(options.dtype));
+  const int64_t cm = cfg.msa_channel, cz = cfg.pair_channel, ce = cfg.extra_msa_channel;
+  const int64_t ct = cfg.templates.num_channels();
+  const int64_t T_rows = cfg.templates.enabled && cfg.templates.embed_torsion_angles ? T : 0;
+  const int64_t S_rows = S + T_rows;
+  const Planner pl{dt, options.chunks};
+
+  MemoryPlan plan;
+  plan.backend_scratch = options.backend_scratch;
+  plan.parameter_bytes = parameter_bytes(cfg, options.dtype);
+  plan.persistent = {
+      {"parameters", plan.parameter_bytes},
+      {"device inputs (msa_feat, masks, pair mask, extra MSA)",
+       L * 22 * kF32 + S * L * 49 * kF32 + S_rows * L * kF32 + L * L * kF32 + L * kF32 + 4 * E * L * kF32},
+      {"MSA representation [S+T, L, c_m]", S_rows * L * cm * dt},
+      {"pair representation [L, L, c_z] (reused across recycles)", L * L * cz * dt},
+      {"recycled first MSA row", L * cm * dt},
+  };
+  const int64_t template_reps = T * L * L * ct * dt;
+  if (T > 0 && options.template_cache) plan.persistent.push_back({"template stack output (cached)", template_reps});
+
+  // Embeddings: the recycled pair is normalised a block of rows at a time before being overwritten.
+  const int64_t embed_rows = std::min(chunk_length(options.chunks.pair_rows, L), kRecycledPairBlockRows);
+  plan.stages.push_back({"embeddings", {{"normalised recycled pair rows", embed_rows * L * cz * dt},
+                                        {"left/right single, preprocess_1d", L * (2 * cz + cm) * dt}}});
+
+  if (T > 0) {
+    MemoryStage st{"template stack", {}};
+    if (!options.template_cache) st.items.push_back({"template stack output [T, L, L, c_t]", template_reps});
+    const TemplatePairStackConfig& tp = cfg.templates.template_pair_stack;
+    const std::vector<MemoryItem> stack = pl.pair_modules(L, ct, tp.triangle_multiplication_channels,
+                                                           tp.triangle_attention_starting.num_head,
+                                                           tp.pair_transition_factor);
+    // Pointwise attention (Alg. 17) per row chunk of n * L queries: query rows, template memory [T, c_t], q, k and
+    // v over the T templates, out (no gate in AlphaFold's template attention).
+    const int64_t n = chunk_length(options.chunks.template_rows, L);
+    const AttentionConfig att = ModelConfig::resolved(cfg.templates.attention, static_cast<int>(cz), static_cast<int>(ct));
+    const int64_t kd = att.key_dim, vd = att.value_dim, gate = att.gating ? vd : 0;
+    const std::vector<MemoryItem> pointwise = {
+        {"template pointwise attention query, memory, q, k, v, out",
+         n * L * (cz + T * ct + kd + T * (kd + vd) + vd + gate) * dt}};
+    const std::vector<MemoryItem> worst = Planner::largest({stack, pointwise});
+    st.items.insert(st.items.end(), worst.begin(), worst.end());
+    plan.stages.push_back(st);
+  }
+  if (E > 0) {
+    MemoryStage st{"extra-MSA stack", {{"extra MSA representation [E, L, c_e]", E * L * ce * dt}}};
+    const std::vector<MemoryItem> b = pl.block(cfg.evoformer, true, E, L, ce, cz);
+    st.items.insert(st.items.end(), b.begin(), b.end());
+    plan.stages.push_back(st);
+  }
+  plan.stages.push_back({"Evoformer stack", pl.block(cfg.evoformer, false, S_rows, L, cm, cz)});
+  // Structure module (fp32): LayerNorm(pair) and its attention_2d logits, kept through the 8 iterations.
+  plan.stages.push_back({"structure module", {{"normalised pair (fp32)", L * L * cz * kF32},
+                                              {"IPA pair logits (fp32)", L * L * cfg.structure_module.num_head * kF32}}});
+  // Heads (the template cache is gone by then), per block of pair rows: distogram logits, the half logits of the
+  // block's columns and their transpose, and the pair columns.
+  {
+    const int64_t bins = cfg.heads.distogram_num_bins, rows = chunk_length(options.chunks.pair_rows, L);
+    MemoryStage st{"heads", {{"distogram logits, half logits and transpose (fp32)", 3 * rows * L * bins * kF32},
+                             {"pair columns", rows * L * cz * dt}}};
+    if (T > 0 && options.template_cache) st.items.push_back({"(template cache freed)", -template_reps});
+    plan.stages.push_back(st);
+  }
+  for (size_t i = 1; i < plan.stages.size(); ++i)
+    if (plan.stages[i].bytes() > plan.stages[plan.peak_stage].bytes()) plan.peak_stage = i;
+  return plan;
+}
+
+std::optional<ChunkChoice> chunks_that_fit(const ModelConfig& cfg, const RunShape& shape, MemoryPlanOptions options,
+                                           int64_t workspace_budget, int64_t available) {
+  std::vector<runtime::ChunkConfig> candidates{runtime::ChunkConfig{}};
+  for (int64_t rows : {1024, 512, 256, 128, 64, 32, 16, 8}) {
+    for (int64_t channels : {0, 64, 32, 16, 8}) {
+      runtime::ChunkConfig c;
+      c.msa_rows = c.msa_columns = c.pair_rows = c.opm_rows = c.template_rows = rows;
+      c.triangle_channels = channels;
+      candidates.push_back(c);
+    }
+  }
+  std::vector<bool> caches{options.template_cache};
+  if (options.template_cache) caches.push_back(false);
+  for (bool cache : caches) {
+    options.template_cache = cache;
+    for (const runtime::ChunkConfig& c : candidates) {
+      options.chunks = c;
+      options.backend_scratch = workspace_budget > 0 ? cuda_backend_scratch(cfg, shape, c, workspace_budget) : 0;
+      if (plan_memory(cfg, shape, options).peak_bytes() <= available) return ChunkChoice{c, cache};
+    }
+  }
+  return std::nullopt;
+}
+
+int64_t cuda_backend_scratch(const ModelConfig& cfg, const RunShape& shape, const runtime::ChunkConfig& chunks,
+                             int64_t workspace_budget) {
+  const int64_t L = shape.num_res;
+  const int64_t T_rows = cfg.templates.enabled && cfg.templates.embed_torsion_angles ? shape.num_templates : 0;
+  const int64_t columns = chunk_length(chunks.msa_columns, L), rows = chunk_length(chunks.pair_rows, L);
+  const int64_t column_projection = columns * (shape.num_msa + T_rows) * cfg.msa_channel * kF32;
+  const int64_t extra_projection = columns * shape.num_extra * cfg.extra_msa_channel * kF32;
+  const int64_t ending_projection = rows * L * cfg.pair_channel * kF32;
+  return workspace_budget + std::max({column_projection, extra_projection, ending_projection});
+}
+
+}  // namespace axf::model

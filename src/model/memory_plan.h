@@ -1,0 +1,78 @@
+// Device memory of one prediction (run_alphafold + heads), estimated from shapes before anything is allocated
+// (issue 6's planner; `axialfold plan`). Two parts:
+//   persistent  buffers alive through the Evoformer stack: parameters (trunk weight matrices in the compute dtype),
+//               device inputs, the MSA and pair representations (the pair reuses the recycled pair's buffer), the
+//               recycled first MSA row and, when cached, the template stack's output [T, L, L, c_t];
+//   stages      for every stage of a pass (embeddings, template stack, extra-MSA stack, Evoformer, structure
+//               module, heads), the buffers it adds and the temporaries of its largest module at the run's chunk
+//               sizes, as the model code allocates them.
+// The peak is the stage with the largest persistent + stage bytes, plus the backend's own scratch (operation
+// workspaces the model does not see), which the caller gives.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+#include "model/config.h"
+#include "runtime/execution_context.h"
+
+namespace axf::model {
+
+struct RunShape {
+  int64_t num_res = 0;        // L
+  int64_t num_msa = 0;        // S: MSA clusters
+  int64_t num_extra = 0;      // E: extra sequences
+  int64_t num_templates = 0;  // T
+};
+
+struct MemoryItem {
+  std::string name;
+  int64_t bytes = 0;
+};
+
+struct MemoryStage {
+  std::string name;
+  std::vector<MemoryItem> items;  // what the stage adds to the persistent buffers at its peak
+  int64_t bytes() const;
+};
+
+struct MemoryPlanOptions {
+  core::DType dtype = core::DType::F32;  // the trunk's activation dtype (--precision)
+  runtime::ChunkConfig chunks;
+  bool template_cache = true;            // the template stack's output kept across recycles
+  int64_t backend_scratch = 0;           // bytes a backend adds inside operations (CUDA: its workspace budget)
+};
+
+struct MemoryPlan {
+  std::vector<MemoryItem> persistent;
+  int64_t parameter_bytes = 0;  // included in persistent
+  std::vector<MemoryStage> stages;
+  size_t peak_stage = 0;  // index into stages
+  int64_t backend_scratch = 0;
+  int64_t persistent_bytes() const;
+  int64_t peak_bytes() const;  // persistent + the peak stage + backend scratch
+};
+
+MemoryPlan plan_memory(const ModelConfig& cfg, const RunShape& shape, const MemoryPlanOptions& options);
+
+// What the CUDA backend allocates inside operations on top of the model's buffers: its workspace budget (outer
+// product mean and triangle multiplication GEMM temporaries) and the fp32 GEMM result of the largest linear layer
+// whose output is not a plain matrix (the output projections into transposed views: MSA column attention, the
+// ending-node triangle attention), which goes through an epilogue kernel.
+int64_t cuda_backend_scratch(const ModelConfig& cfg, const RunShape& shape, const runtime::ChunkConfig& chunks,
+                             int64_t workspace_budget);
+
+// `--chunking auto`: the least chunking whose planned peak (with the CUDA scratch when workspace_budget > 0) fits
+// `available` bytes: row chunks of 1024, 512, ... 8 for every module, each also with channel blocks of 64 ... 8
+// for the triangle multiplication; then the same without the template cache (when options.template_cache asked for
+// it); none when even the smallest does not fit. options.chunks is ignored.
+struct ChunkChoice {
+  runtime::ChunkConfig chunks;
+  bool template_cache = true;
+};
+std::optional<ChunkChoice> chunks_that_fit(const ModelConfig& cfg, const RunShape& shape, MemoryPlanOptions options,
+                                           int64_t workspace_budget, int64_t available);
+
+}  // namespace axf::model

@@ -56,6 +56,10 @@ struct ModelRun {
   std::vector<std::pair<std::string, double>> stages;  // the run's stage timers, seconds
   OpTallies tallies;
   MemoryStats memory_before, memory_after;
+  // The memory planner's predicted peak for this run (model/memory_plan.h) and the tracked high-water mark of the
+  // model's own buffers (CountingBackend), bytes.
+  double planned_peak = 0;
+  double model_buffers_peak = 0;
 };
 
 struct BenchOptions {

@@ -10,6 +10,7 @@
 
 #include "model/alphafold.h"
 #include "model/heads.h"
+#include "model/memory_plan.h"
 #include "model/synthetic_inputs.h"
 #include "parallel/communicator.h"
 #include "runtime/bench.h"
@@ -67,6 +68,22 @@ ModelRun bench_model(backend::Backend& be, const BenchOptions& opt, const BenchP
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   run.memory_after = memory_stats(be);
 
+  // The parameters were loaded through the raw backend before the run: add them to the tracked peak.
+  double parameter_bytes = 0;
+  for (const auto& [key, t] : bp.params.arrays())
+    parameter_bytes += static_cast<double>(t.numel()) * static_cast<double>(core::dtype_size(t.dtype()));
+  run.model_buffers_peak = static_cast<double>(counting.live_bytes().peak) + parameter_bytes;
+  {
+    model::MemoryPlanOptions mo;
+    mo.dtype = ctx.dtype();
+    mo.chunks = opt.chunks;
+    if (be.device() == core::Device::CUDA) {
+      const model::RunShape shape{L, opt.msa, opt.extra, run.templates};
+      mo.backend_scratch = model::cuda_backend_scratch(cfg, shape, opt.chunks, int64_t{256} << 20);
+    }
+    run.planned_peak =
+        static_cast<double>(model::plan_memory(cfg, {L, opt.msa, opt.extra, run.templates}, mo).peak_bytes());
+  }
   run.passes = result.passes;
   run.stages = ctx.timers().stages();
   run.tallies = counting.tallies();

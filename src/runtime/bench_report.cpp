@@ -217,6 +217,19 @@ void print_model_details(std::ostream& out, const ModelRun& m) {
   }
   std::snprintf(line, sizeof line, "  %-34s %10.3f\n", "total (wall, incl. heads)", m.row.time.median);
   out << line;
+  if (m.planned_peak > 0) {
+    // On a GPU the pool's high-water mark is the peak the plan predicts (model buffers + backend scratch); on the
+    // CPU the resident set includes the process itself, so the plan is compared with the model's buffers.
+    const bool gpu = m.memory_after.device_total > 0;
+    const double measured = gpu ? m.memory_after.pool_used_high : m.model_buffers_peak;
+    out << "#\n# Memory, L=" << m.row.length << ": planned peak " << format("%.3f", m.planned_peak / kGiB)
+        << " GiB; model buffers' high-water mark " << format("%.3f", m.model_buffers_peak / kGiB) << " GiB"
+        << (gpu ? "; pool peak " + format("%.3f", m.memory_after.pool_used_high / kGiB) + " GiB" : std::string());
+    if (measured > 0)
+      out << " (plan vs " << (gpu ? "pool" : "model buffers") << " "
+          << format("%+.1f", 100.0 * (m.planned_peak - measured) / measured) << "%)";
+    out << "\n";
+  }
   out << "#\n# Model operation mix, L=" << m.row.length << " (counted)\n";
   std::snprintf(line, sizeof line, "# %-22s %10s %12s %7s %12s %7s\n", "op", "calls", "GFLOP", "share", "GB", "share");
   out << line;
@@ -271,6 +284,7 @@ void write_json(const std::string& path, const BenchReport& report) {
     mo.add("stages_seconds", stages.json()).add("ops", op_mix.json());
     mo.num("upload_bytes", m.tallies.upload_bytes).num("download_bytes", m.tallies.download_bytes);
     mo.add("memory_before", memory_json(m.memory_before)).add("memory_after", memory_json(m.memory_after));
+    mo.num("planned_peak_bytes", m.planned_peak).num("model_buffers_peak_bytes", m.model_buffers_peak);
     models.push_back(mo.json());
   }
   Object ceilings;

@@ -104,7 +104,8 @@ TEST(Bench, ModelOnCpuAtL16) {
   ASSERT_EQ(r.status, 0) << r.output;
   for (const char* s : {"# Model: model_1_ptm in fp32, 1 Evoformer blocks, 0 recycles", "# Model stages, L=16",
                         "template embedding", "extra MSA stack", "Evoformer stack", "structure module", "heads",
-                        "# Model operation mix", "attention", "triangle_multiply"})
+                        "# Model operation mix", "attention", "triangle_multiply", "# Memory, L=16: planned peak",
+                        "plan vs model buffers"})
     EXPECT_NE(r.output.find(s), std::string::npos) << s << " missing from:\n" << r.output;
   bool found = false;
   for (const auto& row : table_rows(r.output)) {

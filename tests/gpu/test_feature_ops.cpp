@@ -269,12 +269,9 @@ std::vector<FeatureCase> all_cases() {
 INSTANTIATE_TEST_SUITE_P(Cases, FeatureOpsCuda, ::testing::ValuesIn(all_cases()),
                          [](const ::testing::TestParamInfo<FeatureCase>& info) { return info.param.name; });
 
-// ---- No synchronisation: every op can be captured into a CUDA graph --------------------------------------------
-
-TEST(FeatureOpsCudaGraph, OpsDoNotSynchronise) {
-  if (backend::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
-  backend::cuda::CudaBackend be(0);
-  const int64_t L = 37, E = 5, C = 64;
+// Template pair feature arguments of one template (template_residues) on the device, fused with a random
+// embedding2d [F, c_out]; `out` left for the caller.
+backend::TemplatePairFeatureArgs device_template_args(Backend& be, int64_t L, int64_t c_out, float w_scale = 1.f) {
   const model::TemplateConfig tc = model::ModelConfig().templates;
   const model::TemplateResidueInputs r = template_residues(L, 3);
   backend::TemplatePairFeatureArgs t;
@@ -285,8 +282,18 @@ TEST(FeatureOpsCudaGraph, OpsDoNotSynchronise) {
   t.backbone_mask = be.upload(r.backbone_mask);
   t.aatype = be.upload(r.aatype);
   model::template_dgram_breaks(tc.dgram_features, t.dgram_lower, t.dgram_upper);
-  t.w = be.upload(rnd({tc.dgram_features.num_bins + 49, C}));
-  t.bias = be.upload(rnd({C}));
+  t.w = be.upload(rnd({tc.dgram_features.num_bins + 49, c_out}, w_scale));
+  t.bias = be.upload(rnd({c_out}));
+  return t;
+}
+
+// ---- No synchronisation: every op can be captured into a CUDA graph --------------------------------------------
+
+TEST(FeatureOpsCudaGraph, OpsDoNotSynchronise) {
+  if (backend::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
+  backend::cuda::CudaBackend be(0);
+  const int64_t L = 37, E = 5, C = 64;
+  backend::TemplatePairFeatureArgs t = device_template_args(be, L, C);
   t.out = be.empty({L, L, C}, DType::F32);
   Tensor pair = be.upload(rnd({L, L, 128}));
   backend::RelativePositionEmbeddingArgs rp{be.upload(residue_index(L)), 32, be.upload(rnd({65, 128})),
@@ -348,16 +355,7 @@ TEST(FeatureOpsCudaTiming, OpsAgainstHostBuiltFeatures) {
   };
   const model::TemplateConfig tc = model::ModelConfig().templates;
   const model::TemplateResidueInputs r = template_residues(L, 3);
-  backend::TemplatePairFeatureArgs t;
-  t.pseudo_beta = be.upload(r.pseudo_beta);
-  t.pseudo_beta_mask = be.upload(r.pseudo_beta_mask);
-  t.ca = be.upload(r.ca);
-  t.rotation = be.upload(r.rotation);
-  t.backbone_mask = be.upload(r.backbone_mask);
-  t.aatype = be.upload(r.aatype);
-  model::template_dgram_breaks(tc.dgram_features, t.dgram_lower, t.dgram_upper);
-  t.w = be.upload(rnd({tc.dgram_features.num_bins + 49, 64}, 0.2f));
-  t.bias = be.upload(rnd({64}));
+  backend::TemplatePairFeatureArgs t = device_template_args(be, L, 64, 0.2f);
   for (DType dt : {DType::F32, DType::BF16}) {
     t.out = be.empty({L, L, 64}, dt);
     report(dt == DType::F32 ? "template features + embedding2d, fp32 out" : "template features + embedding2d, bf16 out",

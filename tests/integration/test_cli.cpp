@@ -250,6 +250,17 @@ TEST(Cli, PlanPrintsTheBreakdownAndTheFitVerdict) {
                .output);
   EXPECT_GT(whole, 0);
   EXPECT_LT(chunked, whole / 2);
+  // The long-sequence and small-GPU presets: bf16 and planner-chosen chunks (the small-GPU one without the template
+  // cache), and they fit the memory they are meant for.
+  const std::string configs = std::string(AXF_SOURCE_DIR) + "/configs/";
+  r = run("plan --config " + configs + "small-gpu.cfg --length 700 --gpu-memory 8");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("bf16"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("template cache off"), std::string::npos) << r.output;
+  r = run("plan --config " + configs + "long-sequence.cfg --length 3000 --gpu-memory 80");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("# chunking auto:"), std::string::npos) << r.output;
+
   r = run("plan --precision bf16");
   EXPECT_EQ(r.status, 2);
   r = run("plan --length 64 --precision fp8");

@@ -53,7 +53,7 @@ int run_plan(int argc, char** argv) {
   o.dtype = precision == runtime::Precision::Bf16 ? core::DType::BF16 : core::DType::F32;
   o.chunks = chunk_config(vm);
   o.template_cache = !vm["no-template-cache"].as<bool>();
-  const int64_t budget = device == "cuda" ? int64_t{256} << 20 : 0;
+  const int64_t budget = device == "cuda" ? backend::kDefaultWorkspaceBytes : 0;
   double available = 0;
   if (vm.count("gpu-memory")) {
     available = vm["gpu-memory"].as<double>() * 1024.0 * 1024.0 * 1024.0;
@@ -74,15 +74,15 @@ int run_plan(int argc, char** argv) {
             << runtime::precision_name(precision) << ", device " << device << "\n";
   if (chunking == "auto") {
     AXF_CHECK(available > 0, "--chunking auto needs --gpu-memory or a visible CUDA device");
-    const auto chunks = model::chunks_that_fit(cfg, shape, o, budget, static_cast<int64_t>(available * 0.95));
+    const auto chunks =
+        model::chunks_that_fit(cfg, shape, o, budget, static_cast<int64_t>(available * model::kChunkingHeadroom));
     if (!chunks) {
       std::cout << "# chunking auto: no chunk sizes fit " << format_gib(available) << "\n";
       return 3;
     }
     o.chunks = chunks->chunks;
     o.template_cache = chunks->template_cache;
-    std::cout << "# chunking auto: rows " << o.chunks.pair_rows << ", triangle channels " << o.chunks.triangle_channels
-              << " (0 = whole), template cache " << (o.template_cache ? "on" : "off") << "\n";
+    std::cout << "# chunking auto: " << model::describe(*chunks) << "\n";
   }
   if (budget > 0) o.backend_scratch = model::cuda_backend_scratch(cfg, shape, o.chunks, budget);
   const model::MemoryPlan plan = model::plan_memory(cfg, shape, o);

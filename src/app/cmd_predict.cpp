@@ -211,13 +211,14 @@ int run_predict(int argc, char** argv) {
     model::MemoryPlanOptions mo;
     mo.dtype = ctx.dtype();
     mo.template_cache = template_cache;
-    const int64_t budget = int64_t{256} << 20;
+    const int64_t budget = backend::kDefaultWorkspaceBytes;
     const runtime::bench::MemoryStats mem = runtime::bench::memory_stats(*backend);
     // The parameters are on the device already: the plan's peak counts them, the free memory does not.
     const int64_t free_bytes = static_cast<int64_t>(mem.device_total - mem.device_used);
     const int64_t available = free_bytes + model::plan_memory(cfg, shape, mo).parameter_bytes;
+    const auto target = static_cast<int64_t>(static_cast<double>(available) * model::kChunkingHeadroom);
     if (chunking == "auto") {
-      const auto chunks = model::chunks_that_fit(cfg, shape, mo, budget, available * 95 / 100);
+      const auto chunks = model::chunks_that_fit(cfg, shape, mo, budget, target);
       AXF_CHECK(chunks.has_value() || opts.vm["no-memory-check"].as<bool>(), "--chunking auto: no chunk sizes fit ",
                 format_gib(static_cast<double>(available)), " (run `axialfold plan --length ", shape.num_res,
                 " --precision ", runtime::precision_name(precision),
@@ -225,9 +226,7 @@ int run_predict(int argc, char** argv) {
       if (chunks) {
         ctx.set_chunks(chunks->chunks);
         mo.template_cache = template_cache = chunks->template_cache;
-        runtime::log_info("chunking auto: rows ", chunks->chunks.pair_rows, ", triangle channels ",
-                          chunks->chunks.triangle_channels, " (0 = whole), template cache ",
-                          chunks->template_cache ? "on" : "off");
+        runtime::log_info("chunking auto: ", model::describe(*chunks));
       }
     }
     mo.chunks = ctx.chunks();
@@ -237,14 +236,9 @@ int run_predict(int argc, char** argv) {
                       plan.stages[plan.peak_stage].name, "), ", format_gib(static_cast<double>(available)),
                       " available");
     if (plan.peak_bytes() > available && !opts.vm["no-memory-check"].as<bool>()) {
-      const auto fit = model::chunks_that_fit(cfg, shape, mo, budget, available * 95 / 100);
-      std::string advice =
-          fit ? "--chunking auto (it would use row chunks of " + std::to_string(fit->chunks.pair_rows) +
-                    (fit->chunks.triangle_channels > 0
-                         ? " and triangle channel blocks of " + std::to_string(fit->chunks.triangle_channels)
-                         : std::string()) +
-                    (fit->template_cache ? std::string() : std::string(", no template cache")) + ")"
-              : std::string("--precision bf16, fewer extra sequences or more GPUs");
+      const auto fit = model::chunks_that_fit(cfg, shape, mo, budget, target);
+      const std::string advice = fit ? "--chunking auto (it would choose " + model::describe(*fit) + ")"
+                                     : std::string("--precision bf16, fewer extra sequences or more GPUs");
       AXF_FAIL("the memory planner predicts a peak of ", format_gib(static_cast<double>(plan.peak_bytes())), " (",
                plan.stages[plan.peak_stage].name, ") but ", format_gib(static_cast<double>(available)),
                " are available on ", backend->name(), ": use ", advice,

@@ -17,6 +17,10 @@ using core::Tensor;
 
 enum class Activation { None, Relu, Sigmoid };
 
+// Default bound on one operation's scratch in a GPU backend (attention logits, triangle-multiply and outer-product
+// GEMM temporaries); the memory planner counts it as the backend's workspace.
+constexpr int64_t kDefaultWorkspaceBytes = int64_t{256} << 20;
+
 // out = act(x @ w + bias), or out += act(x @ w + bias) when accumulate.
 struct LinearArgs {
   Tensor x;       // [..., Cin], last dim dense, leading dims collapse to rows
@@ -214,14 +218,14 @@ class Backend {
   virtual void attention(const AttentionArgs& args) = 0;
   virtual void triangle_multiply(const TriangleMultiplyArgs& args) = 0;
   virtual void gated_transpose(const GatedTransposeArgs& args) = 0;
-  // Input features (argument structs above). The CPU and CUDA backends compute them in place; the defaults
-  // (backend/feature_ops.cpp) build them on the host from downloaded inputs and use the ops above, for backends
-  // without kernels for them (e.g. wrappers that forward and count operations).
+  // Input features (argument structs above). The CPU and CUDA backends compute them in place (the counting wrapper
+  // forwards); the defaults (backend/feature_ops.cpp) build them on the host from downloaded inputs and use the ops
+  // above, for a backend without kernels for them.
   virtual void template_pair_features(const TemplatePairFeatureArgs& args);
   virtual void relative_position_embedding(const RelativePositionEmbeddingArgs& args);
   virtual void distogram_embedding(const DistogramEmbeddingArgs& args);
   virtual void extra_msa_embedding(const ExtraMsaEmbeddingArgs& args);
-  // Structure module (backend_structure.cpp has the host fallback for wrapping backends that do not override).
+  // Structure module (backend_structure.cpp has the host fallback for a backend that does not override them).
   virtual void invariant_point_attention(const IpaArgs& args);
   // affines [L, 7] <- QuatAffine(affines).pre_compose(update [L, 6]) per row (Suppl. Alg. 23, quat_affine.py).
   virtual void backbone_update(Tensor& affines, const Tensor& update);

@@ -1,6 +1,6 @@
 // Structure-module operations at the Backend level: the shared argument checks, and the host fallback of the two
-// operations for backends that do not implement them (wrappers such as the benchmark's counting backend): inputs
-// downloaded, the CPU reference run, the result uploaded into place.
+// operations for a backend that does not implement them (the CPU and CUDA backends do; the benchmark's counting
+// wrapper forwards): inputs downloaded, the CPU reference run, the result uploaded into place.
 #include <string>
 #include <utility>
 

@@ -12,6 +12,12 @@ namespace {
 
 using runtime::chunk_length;
 
+int64_t total_bytes(const std::vector<MemoryItem>& items) {
+  int64_t s = 0;
+  for (const MemoryItem& i : items) s += i.bytes;
+  return s;
+}
+
 constexpr int64_t kF32 = 4;
 
 // The temporaries of the modules of one Evoformer-style block, at the run's chunk sizes and dtype, as the model
@@ -107,15 +113,10 @@ struct Planner {
                     transition("pair transition", L, L, cz, factor, chunks.pair_rows)});
   }
 
-  static int64_t sum(const std::vector<MemoryItem>& items) {
-    int64_t s = 0;
-    for (const MemoryItem& i : items) s += i.bytes;
-    return s;
-  }
   static std::vector<MemoryItem> largest(const std::vector<std::vector<MemoryItem>>& options) {
     size_t best = 0;
     for (size_t i = 1; i < options.size(); ++i)
-      if (sum(options[i]) > sum(options[best])) best = i;
+      if (total_bytes(options[i]) > total_bytes(options[best])) best = i;
     return options[best];
   }
 };
@@ -131,17 +132,9 @@ int64_t parameter_bytes(const ModelConfig& cfg, core::DType dtype) {
 
 }  // namespace
 
-int64_t MemoryStage::bytes() const {
-  int64_t s = 0;
-  for (const MemoryItem& i : items) s += i.bytes;
-  return s;
-}
+int64_t MemoryStage::bytes() const { return total_bytes(items); }
 
-int64_t MemoryPlan::persistent_bytes() const {
-  int64_t s = 0;
-  for (const MemoryItem& i : persistent) s += i.bytes;
-  return s;
-}
+int64_t MemoryPlan::persistent_bytes() const { return total_bytes(persistent); }
 
 int64_t MemoryPlan::peak_bytes() const {
   return persistent_bytes() + (stages.empty() ? 0 : stages[peak_stage].bytes()) + backend_scratch;
@@ -242,6 +235,12 @@ std::optional<ChunkChoice> chunks_that_fit(const ModelConfig& cfg, const RunShap
     }
   }
   return std::nullopt;
+}
+
+std::string describe(const ChunkChoice& c) {
+  return "rows " + std::to_string(c.chunks.pair_rows) + ", triangle channels " +
+         std::to_string(c.chunks.triangle_channels) + " (0 = whole), template cache " +
+         (c.template_cache ? "on" : "off");
 }
 
 int64_t cuda_backend_scratch(const ModelConfig& cfg, const RunShape& shape, const runtime::ChunkConfig& chunks,

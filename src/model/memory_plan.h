@@ -74,5 +74,9 @@ struct ChunkChoice {
 };
 std::optional<ChunkChoice> chunks_that_fit(const ModelConfig& cfg, const RunShape& shape, MemoryPlanOptions options,
                                            int64_t workspace_budget, int64_t available);
+// The share of the available memory `--chunking auto` plans for (the rest absorbs allocator fragmentation).
+constexpr double kChunkingHeadroom = 0.95;
+// "rows 64, triangle channels 32 (0 = whole), template cache off"
+std::string describe(const ChunkChoice& choice);
 
 }  // namespace axf::model

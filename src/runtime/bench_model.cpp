@@ -79,7 +79,7 @@ ModelRun bench_model(backend::Backend& be, const BenchOptions& opt, const BenchP
     mo.chunks = opt.chunks;
     if (be.device() == core::Device::CUDA) {
       const model::RunShape shape{L, opt.msa, opt.extra, run.templates};
-      mo.backend_scratch = model::cuda_backend_scratch(cfg, shape, opt.chunks, int64_t{256} << 20);
+      mo.backend_scratch = model::cuda_backend_scratch(cfg, shape, opt.chunks, backend::kDefaultWorkspaceBytes);
     }
     run.planned_peak =
         static_cast<double>(model::plan_memory(cfg, {L, opt.msa, opt.extra, run.templates}, mo).peak_bytes());

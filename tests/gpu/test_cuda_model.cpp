@@ -73,6 +73,18 @@ class CudaTrunk : public ::testing::Test {
 // bf16 trunk against the fp32 CPU trunk: normwise relative error of a few bf16 roundings per module.
 constexpr double kBf16TrunkTolerance = 5e-2;
 
+// Chunk sizes that divide none of the odd-size test's axes, triangle-multiplication channel blocks included.
+runtime::ChunkConfig odd_chunks() {
+  runtime::ChunkConfig c;
+  c.msa_rows = 4;
+  c.msa_columns = 5;
+  c.pair_rows = 3;
+  c.opm_rows = 2;
+  c.template_rows = 4;
+  c.triangle_channels = 48;  // blocks of 48, 48, 32 of the 128 channels
+  return c;
+}
+
 TEST_F(CudaTrunk, L24MatchesCpu) {
   const auto in = random_model_inputs(24, 12, 20, 2, 99);
   expect_close(run(*cuda_, cuda_params_, in), run(*cpu_, cpu_params_, in));
@@ -80,12 +92,7 @@ TEST_F(CudaTrunk, L24MatchesCpu) {
 
 TEST_F(CudaTrunk, OddSizesChunkedMatchCpu) {
   const auto in = random_model_inputs(13, 1, 9, 1, 7);
-  runtime::ChunkConfig c;
-  c.msa_rows = 4;
-  c.msa_columns = 5;
-  c.pair_rows = 3;
-  c.opm_rows = 2;
-  c.template_rows = 4;
+  const runtime::ChunkConfig c = odd_chunks();
   expect_close(run(*cuda_, cuda_params_, in, c), run(*cpu_, cpu_params_, in));
 }
 
@@ -97,12 +104,7 @@ TEST_F(CudaTrunk, Bf16L24CloseToFp32Cpu) {
 
 TEST_F(CudaTrunk, Bf16OddSizesChunkedCloseToFp32Cpu) {
   const auto in = random_model_inputs(13, 1, 9, 1, 7);
-  runtime::ChunkConfig c;
-  c.msa_rows = 4;
-  c.msa_columns = 5;
-  c.pair_rows = 3;
-  c.opm_rows = 2;
-  c.template_rows = 4;
+  const runtime::ChunkConfig c = odd_chunks();
   expect_close(run(*cuda_, bf16_params_, in, c, runtime::Precision::Bf16), run(*cpu_, cpu_params_, in),
                kBf16TrunkTolerance);
 }

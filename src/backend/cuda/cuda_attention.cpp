@@ -73,11 +73,6 @@ bool flash_params(const AttentionArgs& a, kernels::FlashAttentionParams& p) {
   }
   return kernels::flash_attention_supported(p);
 }
-
-void check_device(const Tensor& t, const char* what) {
-  AXF_CHECK(t.defined(), what, ": undefined tensor");
-  AXF_CHECK(t.device() == core::Device::CUDA, what, ": tensor ", t.describe(), " is not on the GPU");
-}
 }  // namespace
 
 void CudaBackend::attention(const AttentionArgs& a) {
@@ -86,7 +81,7 @@ void CudaBackend::attention(const AttentionArgs& a) {
   AXF_CHECK(dtype == DType::F32 || dtype == DType::BF16, "attention: q must be fp32 or bf16, got ", a.q.describe());
   for (const auto& [t, what] : {std::pair{&a.q, "q"}, std::pair{&a.k, "k"}, std::pair{&a.v, "v"},
                                 std::pair{&a.out, "out"}}) {
-    check_device(*t, "attention");
+    check_device_tensor(*t, "attention");
     AXF_CHECK(t->dtype() == dtype, "attention: ", what, " ", t->describe(), " and q ", a.q.describe(),
               " differ in dtype");
     AXF_CHECK(t->ndim() == 4, "attention: ", what, " must be a 4-D tensor, got ", t->describe());
@@ -106,14 +101,14 @@ void CudaBackend::attention(const AttentionArgs& a) {
               "attention: key mask ", a.key_mask.describe(), " for B=", B, ", K=", K);
   }
   if (a.bias.defined()) {
-    check_device(a.bias, "attention bias");
+    check_device_tensor(a.bias, "attention bias");
     AXF_CHECK(a.bias.dtype() == DType::F32 || a.bias.dtype() == dtype, "attention: bias ", a.bias.describe(),
               " must be fp32 or of q's dtype");
     AXF_CHECK(a.bias.shape() == Shape({H, Q, K}), "attention: bias ", a.bias.describe(), " should be ",
               core::shape_to_string({H, Q, K}));
   }
   if (a.gate.defined()) {
-    check_device(a.gate, "attention gate");
+    check_device_tensor(a.gate, "attention gate");
     AXF_CHECK(a.gate.dtype() == dtype, "attention: gate ", a.gate.describe(), " and q ", a.q.describe(),
               " differ in dtype");
     AXF_CHECK(a.gate.shape() == a.out.shape(), "attention: gate ", a.gate.describe(), " vs out ", a.out.describe());

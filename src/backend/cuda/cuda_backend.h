@@ -107,7 +107,7 @@ class CudaBackend final : public Backend {
   void copy_views(const Tensor& src, Tensor& dst);
 
   std::shared_ptr<CudaContext> ctx_;
-  size_t workspace_budget_ = size_t{256} << 20;
+  size_t workspace_budget_ = static_cast<size_t>(kDefaultWorkspaceBytes);
   bool allow_tf32_ = false;
 };
 

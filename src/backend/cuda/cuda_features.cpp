@@ -15,9 +15,9 @@ namespace axf::backend::cuda {
 
 namespace {
 
+// Optional arguments may be undefined; defined ones must be on the GPU.
 void check_on_gpu(const Tensor& t, const char* op) {
-  if (t.defined())
-    AXF_CHECK(t.device() == core::Device::CUDA, op, ": tensor ", t.describe(), " is not on the GPU");
+  if (t.defined()) check_device_tensor(t, op);
 }
 
 template <class T>

@@ -9,16 +9,20 @@
 
 namespace axf::backend::cuda {
 
-inline void check_device_f32(const core::Tensor& t, const char* what) {
+// A defined tensor on the GPU (any dtype).
+inline void check_device_tensor(const core::Tensor& t, const char* what) {
   AXF_CHECK(t.defined(), what, ": undefined tensor");
   AXF_CHECK(t.device() == core::Device::CUDA, what, ": tensor ", t.describe(), " is not on the GPU");
+}
+
+inline void check_device_f32(const core::Tensor& t, const char* what) {
+  check_device_tensor(t, what);
   AXF_CHECK(t.dtype() == core::DType::F32, what, ": the CUDA backend computes in fp32, got ", t.describe());
 }
 
 // Activations: fp32 or bf16 (kernels compute in fp32 either way).
 inline void check_device_float(const core::Tensor& t, const char* what) {
-  AXF_CHECK(t.defined(), what, ": undefined tensor");
-  AXF_CHECK(t.device() == core::Device::CUDA, what, ": tensor ", t.describe(), " is not on the GPU");
+  check_device_tensor(t, what);
   AXF_CHECK(t.dtype() == core::DType::F32 || t.dtype() == core::DType::BF16, what,
             ": the CUDA backend computes on fp32 or bf16 tensors, got ", t.describe());
 }

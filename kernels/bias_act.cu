@@ -34,14 +34,57 @@ __global__ void __launch_bounds__(kRowBlock) bias_act_kernel(const BiasActParams
   }
 }
 
+// Packets of 8 elements, one (row, packet) item per thread and grid-stride step: 16-byte accesses of out, src and
+// bias, and one row offset per packet.
+template <class TO>
+__global__ void __launch_bounds__(kRowBlock) bias_act_packets(const BiasActParams p, int64_t items) {
+  TO* outs = static_cast<TO*>(p.out);
+  const int64_t per_row = p.out_rows.cols / kPacket;
+  for (int64_t item = static_cast<int64_t>(blockIdx.x) * kRowBlock + threadIdx.x; item < items;
+       item += static_cast<int64_t>(gridDim.x) * kRowBlock) {
+    int64_t c = 0;
+    const int64_t r = div_rem(item, per_row, &c);
+    c *= kPacket;
+    TO* o = outs + row_offset(p.out_rows, r) + c;
+    float v[kPacket], b[kPacket];
+    if (p.src) {
+      ld8(p.src + r * p.src_ld + c, v);
+    } else {
+      ld8(o, v);
+    }
+    if (p.bias) {
+      ld8(p.bias + c, b);
+    } else {
+#pragma unroll
+      for (int e = 0; e < kPacket; ++e) b[e] = 0.f;
+    }
+    float prev[kPacket];
+    const bool acc = p.src && p.accumulate;
+    if (acc) ld8(o, prev);
+#pragma unroll
+    for (int e = 0; e < kPacket; ++e) {
+      const float x = activate(v[e] + b[e], p.act);
+      v[e] = acc ? prev[e] + x : x;
+    }
+    st8(o, v);
+  }
+}
+
 }  // namespace
 
 void launch_bias_act(const BiasActParams& p, cudaStream_t stream) {
   const int64_t rows = p.out_rows.rows, cols = p.out_rows.cols;
   if (rows == 0 || cols == 0) return;
+  const bool use_packets = packets_fit(p.out_rows, p.out) && (!p.bias || reinterpret_cast<uintptr_t>(p.bias) % 16 == 0) &&
+                           (!p.src || (reinterpret_cast<uintptr_t>(p.src) % 16 == 0 && p.src_ld % 8 == 0));
   const int group = row_group_size(cols);
   dispatch_float_type(p.out_type, "linear epilogue", [&](auto to) {
-    bias_act_kernel<decltype(to)><<<row_grid(rows, group), kRowBlock, 0, stream>>>(p, group);
+    if (use_packets) {
+      const int64_t items = rows * (cols / kPacket);
+      bias_act_packets<decltype(to)><<<row_grid(items, 1), kRowBlock, 0, stream>>>(p, items);
+    } else {
+      bias_act_kernel<decltype(to)><<<row_grid(rows, group), kRowBlock, 0, stream>>>(p, group);
+    }
   });
   AXF_CUDA_CHECK_LAUNCH("bias_act_kernel");
 }

@@ -65,6 +65,59 @@ __global__ void __launch_bounds__(kRowBlock) elementwise_kernel(const Elementwis
   }
 }
 
+// Packets of 8 elements, one (row, packet) item per thread and grid-stride step (every operand allows 16-byte
+// accesses; MulRows reads one scalar per row).
+template <class TD, class TS, class TG>
+__global__ void __launch_bounds__(kRowBlock) elementwise_packets(const ElementwiseParams p, int64_t items) {
+  TD* dst = static_cast<TD*>(p.dst);
+  const TS* src = static_cast<const TS*>(p.src);
+  const int64_t per_row = p.dst_rows.cols / kPacket;
+  for (int64_t item = static_cast<int64_t>(blockIdx.x) * kRowBlock + threadIdx.x; item < items;
+       item += static_cast<int64_t>(gridDim.x) * kRowBlock) {
+    int64_t c = 0;
+    const int64_t r = div_rem(item, per_row, &c);
+    c *= kPacket;
+    TD* d = dst + row_offset(p.dst_rows, r) + c;
+    float x[kPacket], y[kPacket];
+    if (p.op != ElementwiseOp::Fill) ld8(d, x);
+    switch (p.op) {
+      case ElementwiseOp::Add:
+        ld8(src + row_offset(p.src_rows, r) + c, y);
+#pragma unroll
+        for (int e = 0; e < kPacket; ++e) x[e] = x[e] + y[e];
+        break;
+      case ElementwiseOp::SigmoidMul:
+        ld8(src + row_offset(p.src_rows, r) + c, y);
+#pragma unroll
+        for (int e = 0; e < kPacket; ++e) x[e] = x[e] * sigmoidf_ref(y[e]);
+        break;
+      case ElementwiseOp::GatedAdd: {
+        float gt[kPacket];
+        ld8(src + row_offset(p.src_rows, r) + c, y);
+        ld8(static_cast<const TG*>(p.gate) + row_offset(p.gate_rows, r) + c, gt);
+#pragma unroll
+        for (int e = 0; e < kPacket; ++e) x[e] = x[e] + y[e] * sigmoidf_ref(gt[e]);
+        break;
+      }
+      case ElementwiseOp::MulRows: {
+        const float scale = ld(src + row_offset(p.src_rows, r));
+#pragma unroll
+        for (int e = 0; e < kPacket; ++e) x[e] = x[e] * scale;
+        break;
+      }
+      case ElementwiseOp::Relu:
+#pragma unroll
+        for (int e = 0; e < kPacket; ++e) x[e] = x[e] > 0.f ? x[e] : 0.f;
+        break;
+      case ElementwiseOp::Fill:
+#pragma unroll
+        for (int e = 0; e < kPacket; ++e) x[e] = p.value;
+        break;
+    }
+    st8(d, x);
+  }
+}
+
 }  // namespace
 
 void launch_elementwise(const ElementwiseParams& p, cudaStream_t stream) {
@@ -75,18 +128,30 @@ void launch_elementwise(const ElementwiseParams& p, cudaStream_t stream) {
   // Ops without a source read dst's type for both (one instance fewer to pick from).
   const bool has_src = p.op == ElementwiseOp::Add || p.op == ElementwiseOp::SigmoidMul ||
                        p.op == ElementwiseOp::MulRows || p.op == ElementwiseOp::GatedAdd;
-  const unsigned grid = row_grid(rows * chunks, group);
+  const bool full_rows_src =
+      p.op == ElementwiseOp::Add || p.op == ElementwiseOp::SigmoidMul || p.op == ElementwiseOp::GatedAdd;
+  const bool use_packets = packets_fit(p.dst_rows, p.dst) && (!full_rows_src || packets_fit(p.src_rows, p.src)) &&
+                           (p.op != ElementwiseOp::GatedAdd || packets_fit(p.gate_rows, p.gate));
+  const int64_t items = rows * (cols / kPacket);
+  const unsigned grid = use_packets ? row_grid(items, 1) : row_grid(rows * chunks, group);
+  auto launch = [&](auto td, auto ts, auto tg) {
+    using TD = decltype(td);
+    using TS = decltype(ts);
+    using TG = decltype(tg);
+    if (use_packets) {
+      elementwise_packets<TD, TS, TG><<<grid, kRowBlock, 0, stream>>>(p, items);
+    } else {
+      elementwise_kernel<TD, TS, TG><<<grid, kRowBlock, 0, stream>>>(p, group, chunks);
+    }
+  };
   if (p.op == ElementwiseOp::GatedAdd && p.gate_type != p.src_type) {
     AXF_CHECK(p.gate_type == ElemType::F32, "gated_add: gate ", elem_type_name(p.gate_type), " with source ",
               elem_type_name(p.src_type));
-    dispatch_float_types(p.dst_type, p.src_type, "gated_add", [&](auto td, auto ts) {
-      elementwise_kernel<decltype(td), decltype(ts), float><<<grid, kRowBlock, 0, stream>>>(p, group, chunks);
-    });
+    dispatch_float_types(p.dst_type, p.src_type, "gated_add", [&](auto td, auto ts) { launch(td, ts, float{}); });
   } else {
     // The gate (GatedAdd only) shares the source's type.
-    dispatch_float_types(p.dst_type, has_src ? p.src_type : p.dst_type, "elementwise", [&](auto td, auto ts) {
-      elementwise_kernel<decltype(td), decltype(ts), decltype(ts)><<<grid, kRowBlock, 0, stream>>>(p, group, chunks);
-    });
+    dispatch_float_types(p.dst_type, has_src ? p.src_type : p.dst_type, "elementwise",
+                         [&](auto td, auto ts) { launch(td, ts, ts); });
   }
   AXF_CUDA_CHECK_LAUNCH("elementwise_kernel");
 }

@@ -17,6 +17,15 @@ struct RowLayout {
   int64_t stride[kMaxRowDims] = {};  // in elements
 };
 
+// True when every row of `m` starting at `base` can be read in 16-byte packets of 8 elements: the row length is a
+// multiple of 8, the base is 16-byte aligned and every leading stride (of a dim longer than 1) is a multiple of 8.
+inline bool packets_fit(const RowLayout& m, const void* base) {
+  if (m.cols % 8 != 0 || reinterpret_cast<uintptr_t>(base) % 16 != 0) return false;
+  for (int i = 0; i < m.nd; ++i)
+    if (m.shape[i] > 1 && m.stride[i] % 8 != 0) return false;
+  return true;
+}
+
 // Threads per row group for the row-wise kernels: a warp, or fewer lanes for very short rows so a warp
 // covers several rows at once.
 inline int row_group_size(int64_t cols) {

@@ -29,6 +29,18 @@ __device__ __forceinline__ int64_t row_offset(const RowLayout& m, int64_t r) {
   return off;
 }
 
+// q = n / d and the remainder, in 32 bits when both fit (several times cheaper than a 64-bit division).
+__device__ __forceinline__ int64_t div_rem(int64_t n, int64_t d, int64_t* rem) {
+  if (n <= 0xffffffffll && d <= 0xffffffffll) {
+    const uint32_t q = static_cast<uint32_t>(n) / static_cast<uint32_t>(d);
+    *rem = static_cast<int64_t>(static_cast<uint32_t>(n) - q * static_cast<uint32_t>(d));
+    return q;
+  }
+  const int64_t q = n / d;
+  *rem = n - q * d;
+  return q;
+}
+
 __device__ __forceinline__ float sigmoidf_ref(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 // Sum over the `width` lanes of a row group (width a power of two <= 32, groups aligned within the warp).

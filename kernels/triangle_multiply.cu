@@ -61,17 +61,116 @@ __global__ void __launch_bounds__(kTile * kTileRows) gated_transpose_kernel(cons
   }
 }
 
+// Packet paths: tiles of 64 positions x 64 channels, channels read or written in 16-byte packets of 8 (one row
+// offset per packet); the position-major side 8 positions per 16-byte packet when every output row starts 16-byte
+// aligned (kVecOut), else one element per lane along the positions (coalesced).
+constexpr int kPTile = 64;
+constexpr int kPThreads = 256;
+
+template <class TI, class TO, bool kVecOut>
+__global__ void __launch_bounds__(kPThreads) gated_transpose_packets(const GatedTransposeParams p) {
+  __shared__ float tile[kPTile][kPTile + 1];  // [position][channel]
+  const int64_t N = p.rows * p.L;
+  const int64_t n0 = static_cast<int64_t>(blockIdx.x) * kPTile, c0 = static_cast<int64_t>(blockIdx.y) * kPTile;
+  const int tid = threadIdx.x;
+  const TI* proj = static_cast<const TI*>(p.proj);
+  const TI* gate = static_cast<const TI*>(p.gate);
+#pragma unroll
+  for (int it = 0; it < kPTile * kPTile / kPacket / kPThreads; ++it) {
+    const int e = it * kPThreads + tid, pi = e / (kPTile / kPacket), q = e % (kPTile / kPacket);
+    const int64_t n = n0 + pi, c = c0 + q * kPacket;
+    if (n < N && c < p.C) {
+      int64_t j = 0;
+      const int64_t r = div_rem(n, p.L, &j);
+      const float m = p.mask[r * p.mask_s0 + j * p.mask_s1];
+      float x[kPacket], g[kPacket];
+      ld8(proj + row_offset(p.proj_rows, n) + c, x);
+      ld8(gate + row_offset(p.gate_rows, n) + c, g);
+#pragma unroll
+      for (int k = 0; k < kPacket; ++k) tile[pi][q * kPacket + k] = (x[k] * m) * sigmoidf_ref(g[k]);
+    }
+  }
+  __syncthreads();
+  TO* out = static_cast<TO*>(p.out);
+  if constexpr (kVecOut) {  // L % 8 == 0: 8 positions never straddle an output row
+#pragma unroll
+    for (int it = 0; it < kPTile * kPTile / kPacket / kPThreads; ++it) {
+      const int e = it * kPThreads + tid, ch = e / (kPTile / kPacket), q = e % (kPTile / kPacket);
+      const int64_t n = n0 + q * kPacket, c = c0 + ch;
+      if (n < N && c < p.C) {
+        int64_t j = 0;
+        const int64_t r = div_rem(n, p.L, &j);
+        float v[kPacket];
+#pragma unroll
+        for (int k = 0; k < kPacket; ++k) v[k] = tile[q * kPacket + k][ch];
+        st8(out + (c * p.L + p.row_begin + r) * p.L + j, v);
+      }
+    }
+  } else {
+#pragma unroll 4
+    for (int it = 0; it < kPTile * kPTile / kPThreads; ++it) {
+      const int e = it * kPThreads + tid, ch = e / kPTile, pi = e % kPTile;
+      const int64_t n = n0 + pi, c = c0 + ch;
+      if (n < N && c < p.C) {
+        int64_t j = 0;
+        const int64_t r = div_rem(n, p.L, &j);
+        st(out + (c * p.L + p.row_begin + r) * p.L + j, tile[pi][ch]);
+      }
+    }
+  }
+}
+
+// src [C, N] fp32 (positions contiguous) -> out rows [N, C]: positions read one per lane (coalesced), channels
+// written in packets of 8.
+template <class TO>
+__global__ void __launch_bounds__(kPThreads) scatter_channels_packets(const float* __restrict__ src, int64_t C,
+                                                                      int64_t N, TO* out, const RowLayout out_rows,
+                                                                      int64_t row0) {
+  __shared__ float tile[kPTile][kPTile + 1];  // [position][channel]
+  const int64_t n0 = static_cast<int64_t>(blockIdx.x) * kPTile, c0 = static_cast<int64_t>(blockIdx.y) * kPTile;
+  const int tid = threadIdx.x;
+#pragma unroll 4
+  for (int it = 0; it < kPTile * kPTile / kPThreads; ++it) {
+    const int e = it * kPThreads + tid, ch = e / kPTile, pi = e % kPTile;
+    const int64_t n = n0 + pi, c = c0 + ch;
+    if (n < N && c < C) tile[pi][ch] = src[c * N + n];
+  }
+  __syncthreads();
+#pragma unroll
+  for (int it = 0; it < kPTile * kPTile / kPacket / kPThreads; ++it) {
+    const int e = it * kPThreads + tid, pi = e / (kPTile / kPacket), q = e % (kPTile / kPacket);
+    const int64_t n = n0 + pi, c = c0 + q * kPacket;
+    if (n < N && c < C) {
+      float v[kPacket];
+#pragma unroll
+      for (int k = 0; k < kPacket; ++k) v[k] = tile[pi][q * kPacket + k];
+      st8(out + row_offset(out_rows, row0 + n) + c, v);
+    }
+  }
+}
+
 }  // namespace
 
 void launch_gated_transpose(const GatedTransposeParams& p, cudaStream_t stream) {
   const int64_t N = p.rows * p.L;
   if (N == 0 || p.C == 0) return;
-  const int64_t gx = (N + kTile - 1) / kTile, gy = (p.C + kTile - 1) / kTile;
+  const bool packets = p.C % kPacket == 0 && packets_fit(p.proj_rows, p.proj) && packets_fit(p.gate_rows, p.gate);
+  const int tile = packets ? kPTile : kTile;
+  const int64_t gx = (N + tile - 1) / tile, gy = (p.C + tile - 1) / tile;
   AXF_CHECK(gx <= 0x7fffffffll && gy <= 65535, "gated_transpose: ", N, " positions x ", p.C,
             " channels exceed the grid limits");
   const dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy));
+  const bool vec_out = p.L % kPacket == 0 && reinterpret_cast<uintptr_t>(p.out) % 16 == 0;
   dispatch_float_types(p.in_type, p.out_type, "gated_transpose", [&](auto ti, auto to) {
-    gated_transpose_kernel<decltype(ti), decltype(to)><<<grid, dim3(kTile, kTileRows), 0, stream>>>(p);
+    using TI = decltype(ti);
+    using TO = decltype(to);
+    if (packets && vec_out) {
+      gated_transpose_packets<TI, TO, true><<<grid, kPThreads, 0, stream>>>(p);
+    } else if (packets) {
+      gated_transpose_packets<TI, TO, false><<<grid, kPThreads, 0, stream>>>(p);
+    } else {
+      gated_transpose_kernel<TI, TO><<<grid, dim3(kTile, kTileRows), 0, stream>>>(p);
+    }
   });
   AXF_CUDA_CHECK_LAUNCH("gated_transpose_kernel");
 }
@@ -79,14 +178,20 @@ void launch_gated_transpose(const GatedTransposeParams& p, cudaStream_t stream) 
 void launch_scatter_channels(const float* src, int64_t C, int64_t N, void* out, ElemType out_type,
                              const RowLayout& out_rows, int64_t row0, cudaStream_t stream) {
   if (C == 0 || N == 0) return;
-  const int64_t gx = (N + kTile - 1) / kTile, gy = (C + kTile - 1) / kTile;
+  const bool packets = C % kPacket == 0 && packets_fit(out_rows, out);
+  const int tile = packets ? kPTile : kTile;
+  const int64_t gx = (N + tile - 1) / tile, gy = (C + tile - 1) / tile;
   AXF_CHECK(gx <= 0x7fffffffll && gy <= 65535, "scatter_channels: ", N, " positions x ", C,
             " channels exceed the grid limits");
   const dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy));
   dispatch_float_type(out_type, "triangle_multiply output", [&](auto to) {
     using TO = decltype(to);
-    scatter_channels_kernel<TO>
-        <<<grid, dim3(kTile, kTileRows), 0, stream>>>(src, C, N, static_cast<TO*>(out), out_rows, row0);
+    if (packets) {
+      scatter_channels_packets<TO><<<grid, kPThreads, 0, stream>>>(src, C, N, static_cast<TO*>(out), out_rows, row0);
+    } else {
+      scatter_channels_kernel<TO>
+          <<<grid, dim3(kTile, kTileRows), 0, stream>>>(src, C, N, static_cast<TO*>(out), out_rows, row0);
+    }
   });
   AXF_CUDA_CHECK_LAUNCH("scatter_channels_kernel");
 }

@@ -347,16 +347,21 @@ __global__ void __launch_bounds__(kThreads, F32Tile<DH>::kMinBlocks)
 // as the A operand of O += P V (no shared-memory round trip). K and V tiles are row-major bf16 in shared memory
 // (rows padded by 16 bytes so ldmatrix is conflict-free); B fragments come from ldmatrix (.trans for V).
 
-template <int DK>
+template <int DK, class BiasT>
 struct Bf16Tile {
   static constexpr int kStride = DK + 8;  // bf16 per shared row
   static constexpr int kKVElems = kBN * kStride;
-  static constexpr size_t kStageBytes = 2 * kKVElems * sizeof(uint16_t) + kBN * sizeof(float);
+  // Bias tile [kBM rows][kBN keys] per stage, rows padded by 16 bytes (bf16) so a warp's fragment reads (8 rows x
+  // 4 key pairs) fall in distinct banks.
+  static constexpr int kBiasStride = kBN + 16 / static_cast<int>(sizeof(BiasT));
+  static constexpr size_t kBiasOffset = 2 * kKVElems * sizeof(uint16_t) + kBN * sizeof(float);
+  static constexpr size_t kStageBytes = kBiasOffset + kBM * kBiasStride * sizeof(BiasT);
   static constexpr size_t kSmemBytes = kStages * kStageBytes;
   static constexpr int kNv = DK / 8;  // n-blocks of output columns
-  // Blocks per SM the registers must allow: 4 (126 registers, no spills at DK <= 32 on sm_90) keeps 16 warps per
-  // SM against the latency of the softmax between the two products; 5 would spill.
+  // Blocks per SM the registers must allow: 4 keeps 16 warps per SM against the latency of the softmax between
+  // the two products.
   static constexpr int kMinBlocks = DK >= 64 ? 3 : 4;
+  static_assert(kBiasOffset % 16 == 0, "the bias tile must start 16-byte aligned");
 };
 
 __device__ __forceinline__ void mma_bf16_16816(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
@@ -378,10 +383,12 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* 
                : "memory");
 }
 
-template <int DK>
-__global__ void __launch_bounds__(kThreads, Bf16Tile<DK>::kMinBlocks)
+// Bias tiles travel with the key/value tiles: cp.async into shared memory one tile ahead (16-byte copies when
+// the bias rows allow them), read back in the accumulator layout. BiasT: uint16_t (bf16 bits) or float.
+template <int DK, class BiasT>
+__global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT>::kMinBlocks)
     flash_attention_bf16(const FlashAttentionParams p, int n_qtiles, bool kv_vec, bool bias_vec) {
-  using T = Bf16Tile<DK>;
+  using T = Bf16Tile<DK, BiasT>;
   extern __shared__ float4 smem_f4[];
   char* const smem = reinterpret_cast<char*>(smem_f4);
 
@@ -392,8 +399,7 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK>::kMinBlocks)
   const uint16_t* const k = static_cast<const uint16_t*>(p.k) + bc.b * p.k_s0 + bc.hk * p.k_s2;
   const uint16_t* const v = static_cast<const uint16_t*>(p.v) + bc.b * p.v_s0 + bc.hk * p.v_s2;
   const float* const mask = p.mask ? p.mask + bc.b * p.mask_s0 : nullptr;
-  const bool bias_bf16 = p.bias_dtype == ElemType::BF16;
-  const int64_t bias_off = bc.h * p.bias_s0 + bc.q0 * p.bias_s1;
+  const BiasT* const bias = p.bias ? static_cast<const BiasT*>(p.bias) + bc.h * p.bias_s0 + bc.q0 * p.bias_s1 : nullptr;
   const int n_tiles = (K + kBN - 1) / kBN;
   const int row0 = warp * 16 + g;  // this thread's rows: row0 and row0 + 8
 
@@ -423,43 +429,24 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK>::kMinBlocks)
       }
     }
     if (mask && tid < kBN) cp_async_4(Ms + tid, tid < nk ? mask + (k0 + tid) * p.mask_s1 : mask, tid < nk);
-    cp_async_commit();
-  };
-
-  // Raw bias in accumulator layout: bb[nb][0..1] row row0, keys k0 + 8 nb + 2 t + {0, 1}; bb[nb][2..3] row row0 + 8.
-  auto load_bias = [&](float (&bb)[8][4], int tile) {
-    const int k0 = tile * kBN;
-    const bool full = bias_vec && k0 + kBN <= K;
+    if (bias) {
+      BiasT* const Bs = reinterpret_cast<BiasT*>(reinterpret_cast<char*>(Ks) + T::kBiasOffset);
+      constexpr int kChunk = 16 / static_cast<int>(sizeof(BiasT));  // elements per 16-byte copy
+      if (bias_vec && nk == kBN) {
 #pragma unroll
-    for (int hr = 0; hr < 2; ++hr) {
-      const int64_t roff = bias_off + min(row0 + 8 * hr, bc.rows - 1) * p.bias_s1;
-#pragma unroll
-      for (int nb = 0; nb < 8; ++nb) {
-        const int key = k0 + nb * 8 + 2 * t;
-        float x0 = 0.f, x1 = 0.f;
-        if (!p.bias) {
-        } else if (full && !bias_bf16) {
-          const float2 x = __ldg(reinterpret_cast<const float2*>(static_cast<const float*>(p.bias) + roff + key));
-          x0 = x.x, x1 = x.y;
-        } else if (full) {
-          const uint32_t x = __ldg(reinterpret_cast<const unsigned int*>(static_cast<const uint16_t*>(p.bias) + roff + key));
-          x0 = __uint_as_float(x << 16), x1 = __uint_as_float(x & 0xffff0000u);
-        } else {
-          const int64_t o0 = roff + key * p.bias_s2, o1 = o0 + p.bias_s2;
-          if (bias_bf16) {
-            const uint16_t* const bp = static_cast<const uint16_t*>(p.bias);
-            x0 = key < K ? bf16_bits_to_float(bp[o0]) : 0.f;
-            x1 = key + 1 < K ? bf16_bits_to_float(bp[o1]) : 0.f;
-          } else {
-            const float* const bp = static_cast<const float*>(p.bias);
-            x0 = key < K ? __ldg(bp + o0) : 0.f;
-            x1 = key + 1 < K ? __ldg(bp + o1) : 0.f;
-          }
+        for (int it = 0; it < kBM * kBN / kChunk / kThreads; ++it) {
+          const int e = it * kThreads + tid, r = e / (kBN / kChunk), c = (e % (kBN / kChunk)) * kChunk;
+          const bool ok = r < bc.rows;
+          cp_async_16(Bs + r * T::kBiasStride + c, ok ? bias + r * p.bias_s1 + k0 + c : bias, ok);
         }
-        bb[nb][2 * hr] = x0;
-        bb[nb][2 * hr + 1] = x1;
+      } else {  // the last partial tile or unaligned views: element by element (zeros past the ends)
+        for (int e = tid; e < kBM * kBN; e += kThreads) {
+          const int r = e / kBN, c = e % kBN;
+          Bs[r * T::kBiasStride + c] = r < bc.rows && c < nk ? bias[r * p.bias_s1 + (k0 + c) * p.bias_s2] : BiasT{0};
+        }
       }
     }
+    cp_async_commit();
   };
 
   load_tile(0);
@@ -474,8 +461,6 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK>::kMinBlocks)
       const uint32_t lo = c < D ? qr[c] : 0u, hi = c + 1 < D ? qr[c + 1] : 0u;
       qa[ks][reg] = lo | (hi << 16);
     }
-  float bb[8][4];
-  load_bias(bb, 0);
   float o[T::kNv][4] = {};
   float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
 
@@ -490,6 +475,7 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK>::kMinBlocks)
     const uint16_t* const Ks = stage(tile);
     const uint16_t* const Vs = Ks + T::kKVElems;
     const float* const Ms = reinterpret_cast<const float*>(Vs + T::kKVElems);
+    const BiasT* const Bs = reinterpret_cast<const BiasT*>(reinterpret_cast<const char*>(Ks) + T::kBiasOffset);
     const int k0 = tile * kBN;
 
     float s[8][4] = {};
@@ -504,18 +490,36 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK>::kMinBlocks)
       }
 #pragma unroll
     for (int nb = 0; nb < 8; ++nb) {
-      const int key = k0 + nb * 8 + 2 * t;
-      float2 mk = make_float2(1.f, 1.f);
-      if (mask) mk = *reinterpret_cast<const float2*>(Ms + nb * 8 + 2 * t);
+      float b[4] = {0.f, 0.f, 0.f, 0.f};  // rows row0 (keys 2t, 2t + 1), row0 + 8 (the same keys)
+      if (bias) {
 #pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        float x = fmaf(s[nb][e], p.scale, bb[nb][e]);
-        if ((e & 1 ? mk.y : mk.x) == 0.f) x = kMaskedLogit;
-        if (key + (e & 1) >= K) x = -INFINITY;
-        s[nb][e] = x;
+        for (int hr = 0; hr < 2; ++hr) {
+          const BiasT* const bp = Bs + (row0 + 8 * hr) * T::kBiasStride + nb * 8 + 2 * t;
+          if constexpr (sizeof(BiasT) == 2) {
+            const uint32_t x = *reinterpret_cast<const uint32_t*>(bp);
+            b[2 * hr] = __uint_as_float(x << 16);
+            b[2 * hr + 1] = __uint_as_float(x & 0xffff0000u);
+          } else {
+            const float2 x = *reinterpret_cast<const float2*>(bp);
+            b[2 * hr] = x.x;
+            b[2 * hr + 1] = x.y;
+          }
+        }
+      }
+#pragma unroll
+      for (int e = 0; e < 4; ++e) s[nb][e] = fmaf(s[nb][e], p.scale, b[e]);
+      if (mask) {  // replacement after the bias, as AlphaFold does
+        const float2 mk = *reinterpret_cast<const float2*>(Ms + nb * 8 + 2 * t);
+#pragma unroll
+        for (int e = 0; e < 4; ++e) s[nb][e] = (e & 1 ? mk.y : mk.x) == 0.f ? kMaskedLogit : s[nb][e];
       }
     }
-    if (tile + 1 < n_tiles) load_bias(bb, tile + 1);  // in flight during the softmax and P v
+    if (k0 + kBN > K) {  // keys past the end weigh nothing
+#pragma unroll
+      for (int nb = 0; nb < 8; ++nb)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) s[nb][e] = k0 + nb * 8 + 2 * t + (e & 1) >= K ? -INFINITY : s[nb][e];
+    }
 
 #pragma unroll
     for (int hr = 0; hr < 2; ++hr) {
@@ -639,12 +643,20 @@ void launch_flash_attention(const FlashAttentionParams& p, cudaStream_t stream) 
   } else {
     const bool kv_vec = aligned(p.k, 16) && aligned(p.v, 16) && p.D % 8 == 0 && p.Dv % 8 == 0 && p.k_s0 % 8 == 0 &&
                         p.k_s1 % 8 == 0 && p.k_s2 % 8 == 0 && p.v_s0 % 8 == 0 && p.v_s1 % 8 == 0 && p.v_s2 % 8 == 0;
-    const size_t bias_bytes = p.bias_dtype == ElemType::BF16 ? 2 : 4;
-    const bool bias_vec = p.bias && aligned(p.bias, 2 * bias_bytes) && p.bias_s2 == 1 && p.bias_s0 % 2 == 0 &&
-                          p.bias_s1 % 2 == 0;
+    // 16-byte bias copies: aligned base, dense keys, row and head strides multiples of 16 bytes.
+    const bool bias_bf16 = p.bias_dtype == ElemType::BF16;
+    const int64_t chunk = bias_bf16 ? 8 : 4;
+    const bool bias_vec = p.bias && aligned(p.bias, 16) && p.bias_s2 == 1 && p.bias_s0 % chunk == 0 &&
+                          p.bias_s1 % chunk == 0;
     head_dim_switch<16>(dh, [&](auto c) {
       constexpr int DK = decltype(c)::value;
-      launch(flash_attention_bf16<DK>, Bf16Tile<DK>::kSmemBytes, p, kv_vec, bias_vec, stream, "flash_attention_bf16");
+      if (bias_bf16) {
+        launch(flash_attention_bf16<DK, uint16_t>, Bf16Tile<DK, uint16_t>::kSmemBytes, p, kv_vec, bias_vec, stream,
+               "flash_attention_bf16");
+      } else {
+        launch(flash_attention_bf16<DK, float>, Bf16Tile<DK, float>::kSmemBytes, p, kv_vec, bias_vec, stream,
+               "flash_attention_bf16");
+      }
     });
   }
 }

@@ -43,7 +43,8 @@ LtLinear::~LtLinear() {
 
 LtLinear::Plan& LtLinear::plan(const LtLinearParams& p, int alignment) {
   const Key key{p.m, p.n, p.k, p.ldx, p.ldo, static_cast<int>(p.ab_type), static_cast<int>(p.out_type),
-                static_cast<int>(p.math), p.bias != nullptr, p.relu, p.accumulate ? 1 : 0, alignment};
+                static_cast<int>(p.math), p.bias != nullptr, p.relu, p.accumulate ? 1 : 0, alignment,
+                static_cast<int>(p.bias_type)};
   auto it = plans_.find(key);
   if (it != plans_.end()) return it->second;
   Plan& pl = plans_[key];
@@ -56,7 +57,7 @@ LtLinear::Plan& LtLinear::plan(const LtLinearParams& p, int alignment) {
   else if (p.relu) epilogue = CUBLASLT_EPILOGUE_RELU;
   AXF_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(pl.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof epilogue));
   if (p.bias) {
-    const cudaDataType_t bias_type = CUDA_R_32F;
+    const cudaDataType_t bias_type = lt_type(p.bias_type);
     AXF_CUBLAS_CHECK(
         cublasLtMatmulDescSetAttribute(pl.desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof bias_type));
     AXF_CUBLAS_CHECK(

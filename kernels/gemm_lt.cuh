@@ -1,7 +1,8 @@
 // Linear layers through cuBLASLt with the bias and ReLU fused into the GEMM's epilogue, so the output is written
 // once instead of written by the GEMM and then read and rewritten by a bias kernel:
 //   out[m, n] (+)= act(x[m, k] @ w[k, n] + bias[n]),   act in {none, ReLU}, fp32 accumulation
-// x and w fp32 (true fp32, or TF32 when asked) or bf16; out fp32 or bf16; bias fp32. Row-major operands go to
+// x and w fp32 (true fp32, or TF32 when asked) or bf16; out fp32 or bf16; bias fp32, or bf16 with a bf16 out
+// (cuBLASLt offers no fp32 bias for bf16 outputs: the caller rounds the bias once). Row-major operands go to
 // column-major cuBLASLt as their transposes (out^T = w^T x^T: the bias runs along the rows of out^T). Plans
 // (descriptors and the heuristic's algorithm) are cached per shape, layout, dtype, epilogue and alignment.
 #pragma once
@@ -27,7 +28,8 @@ struct LtLinearParams {
   int64_t ldo = 0;
   ElemType ab_type = ElemType::F32;  // of x and w
   ElemType out_type = ElemType::F32;
-  const float* bias = nullptr;       // [n] or nullptr
+  const void* bias = nullptr;        // [n] or nullptr, bias_type
+  ElemType bias_type = ElemType::F32;
   bool relu = false;
   bool accumulate = false;           // out += ... (beta = 1, in place)
   GemmMath math = GemmMath::Fp32;
@@ -51,7 +53,7 @@ class LtLinear {
     cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
     cublasLtMatmulAlgo_t algo{};
   };
-  using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int, int, int, bool, bool, int, int>;
+  using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int, int, int, bool, bool, int, int, int>;
   Plan& plan(const LtLinearParams& p, int alignment);
 
   cublasLtHandle_t handle_ = nullptr;

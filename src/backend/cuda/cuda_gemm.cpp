@@ -82,6 +82,15 @@ void CudaBackend::linear(const LinearArgs& a) {
     lp.ab_type = elem_type(cd);
     lp.out_type = elem_type(a.out.dtype());
     lp.bias = bias;
+    // cuBLASLt takes no fp32 bias with a bf16 output: the bias is rounded to bf16 once (2^-9 relative, the
+    // output's own rounding); a tiny per-call conversion, so a bias written between calls is always current.
+    Tensor bias_bf16;
+    if (bias && a.out.dtype() == DType::BF16) {
+      bias_bf16 = empty({cout}, DType::BF16);
+      copy(a.bias.reshape({cout}), bias_bf16);
+      lp.bias = bias_bf16.raw_data();
+      lp.bias_type = kernels::ElemType::BF16;
+    }
     lp.relu = a.activation == Activation::Relu;
     lp.accumulate = a.accumulate;
     lp.math = math();

@@ -3,6 +3,7 @@
 #include <cuda_bf16.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <type_traits>
 
 #include "backend/cuda/cuda_check.h"
@@ -66,15 +67,15 @@ struct BlockCoords {
   int64_t b = 0, q0 = 0;
   int h = 0, hk = 0, rows = 0;  // hk: the key/value head (0 when Hk == 1); rows: valid queries in the tile
 };
-__device__ __forceinline__ BlockCoords block_coords(const FlashAttentionParams& p, int n_qtiles) {
+__device__ __forceinline__ BlockCoords block_coords(const FlashAttentionParams& p, int n_qtiles, int tile_rows = kBM) {
   BlockCoords c;
   const int64_t x = blockIdx.x;
   const int64_t bh = x / n_qtiles;
-  c.q0 = (x - bh * n_qtiles) * kBM;
+  c.q0 = (x - bh * n_qtiles) * tile_rows;
   c.h = static_cast<int>(bh % p.H);
   c.b = bh / p.H;
   c.hk = p.Hk == 1 ? 0 : c.h;
-  c.rows = static_cast<int>(p.Q - c.q0 < kBM ? p.Q - c.q0 : kBM);
+  c.rows = static_cast<int>(p.Q - c.q0 < tile_rows ? p.Q - c.q0 : tile_rows);
   return c;
 }
 
@@ -342,25 +343,28 @@ __global__ void __launch_bounds__(kThreads, F32Tile<DH>::kMinBlocks)
 }
 
 // ---- bf16 kernel (mma.sync m16n8k16, fp32 accumulation) --------------------------------------------------------
-// FlashAttention-2's layout: warp w owns query rows 16 w .. 16 w + 15 of the tile; S = Q K^T lands in the mma
-// accumulator fragments (8 n-blocks of 8 keys), the softmax runs on them in fp32, and P is repacked in registers
-// as the A operand of O += P V (no shared-memory round trip). K and V tiles are row-major bf16 in shared memory
-// (rows padded by 16 bytes so ldmatrix is conflict-free); B fragments come from ldmatrix (.trans for V).
+// FlashAttention-2's layout: a block of 4 warps owns MT slabs of 64 query rows; in slab mt, warp w owns rows
+// 64 mt + 16 w .. + 15. S = Q K^T lands in the mma accumulator fragments (8 n-blocks of 8 keys), the softmax runs
+// on them in fp32, and P is repacked in registers as the A operand of O += P V (no shared-memory round trip). K and
+// V tiles are row-major bf16 in shared memory (rows padded by 16 bytes so ldmatrix is conflict-free); B fragments
+// come from ldmatrix (.trans for V), each one used for the MT slabs' products (MT = 2 halves the shared-memory
+// reads and the L2 traffic of K and V per product).
 
-template <int DK, class BiasT>
+template <int DK, class BiasT, int MT>
 struct Bf16Tile {
+  static constexpr int kRows = kBM * MT;  // query rows per block
   static constexpr int kStride = DK + 8;  // bf16 per shared row
   static constexpr int kKVElems = kBN * kStride;
-  // Bias tile [kBM rows][kBN keys] per stage, rows padded by 16 bytes (bf16) so a warp's fragment reads (8 rows x
-  // 4 key pairs) fall in distinct banks.
+  // Bias tile [kRows][kBN keys] per stage, rows padded by 16 bytes so a warp's fragment reads (8 rows x 4 key
+  // pairs) fall in distinct banks.
   static constexpr int kBiasStride = kBN + 16 / static_cast<int>(sizeof(BiasT));
   static constexpr size_t kBiasOffset = 2 * kKVElems * sizeof(uint16_t) + kBN * sizeof(float);
-  static constexpr size_t kStageBytes = kBiasOffset + kBM * kBiasStride * sizeof(BiasT);
+  static constexpr size_t kStageBytes = kBiasOffset + kRows * kBiasStride * sizeof(BiasT);
   static constexpr size_t kSmemBytes = kStages * kStageBytes;
   static constexpr int kNv = DK / 8;  // n-blocks of output columns
-  // Blocks per SM the registers must allow: 4 keeps 16 warps per SM against the latency of the softmax between
-  // the two products.
-  static constexpr int kMinBlocks = DK >= 64 ? 3 : 4;
+  // Blocks per SM the registers must allow: with one slab 4 (16 warps per SM against the latency of the softmax
+  // between the two products); two slabs hold twice the accumulators and interleave their own work.
+  static constexpr int kMinBlocks = MT == 2 ? (DK >= 64 ? 2 : 3) : (DK >= 64 ? 3 : 4);
   static_assert(kBiasOffset % 16 == 0, "the bias tile must start 16-byte aligned");
 };
 
@@ -385,15 +389,15 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* 
 
 // Bias tiles travel with the key/value tiles: cp.async into shared memory one tile ahead (16-byte copies when
 // the bias rows allow them), read back in the accumulator layout. BiasT: uint16_t (bf16 bits) or float.
-template <int DK, class BiasT>
-__global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT>::kMinBlocks)
+template <int DK, class BiasT, int MT>
+__global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
     flash_attention_bf16(const FlashAttentionParams p, int n_qtiles, bool kv_vec, bool bias_vec) {
-  using T = Bf16Tile<DK, BiasT>;
+  using T = Bf16Tile<DK, BiasT, MT>;
   extern __shared__ float4 smem_f4[];
   char* const smem = reinterpret_cast<char*>(smem_f4);
 
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
-  const BlockCoords bc = block_coords(p, n_qtiles);
+  const BlockCoords bc = block_coords(p, n_qtiles, T::kRows);
   const int D = static_cast<int>(p.D), Dv = static_cast<int>(p.Dv), K = static_cast<int>(p.K);
   const uint16_t* const q = static_cast<const uint16_t*>(p.q) + bc.b * p.q_s0 + bc.q0 * p.q_s1 + bc.h * p.q_s2;
   const uint16_t* const k = static_cast<const uint16_t*>(p.k) + bc.b * p.k_s0 + bc.hk * p.k_s2;
@@ -401,7 +405,8 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT>::kMinBlocks)
   const float* const mask = p.mask ? p.mask + bc.b * p.mask_s0 : nullptr;
   const BiasT* const bias = p.bias ? static_cast<const BiasT*>(p.bias) + bc.h * p.bias_s0 + bc.q0 * p.bias_s1 : nullptr;
   const int n_tiles = (K + kBN - 1) / kBN;
-  const int row0 = warp * 16 + g;  // this thread's rows: row0 and row0 + 8
+  // This thread's rows in slab mt: row(mt) and row(mt) + 8.
+  auto row = [&](int mt) { return mt * kBM + warp * 16 + g; };
 
   auto stage = [&](int tile) { return reinterpret_cast<uint16_t*>(smem + (tile % kStages) * T::kStageBytes); };
 
@@ -434,13 +439,13 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT>::kMinBlocks)
       constexpr int kChunk = 16 / static_cast<int>(sizeof(BiasT));  // elements per 16-byte copy
       if (bias_vec && nk == kBN) {
 #pragma unroll
-        for (int it = 0; it < kBM * kBN / kChunk / kThreads; ++it) {
+        for (int it = 0; it < T::kRows * kBN / kChunk / kThreads; ++it) {
           const int e = it * kThreads + tid, r = e / (kBN / kChunk), c = (e % (kBN / kChunk)) * kChunk;
           const bool ok = r < bc.rows;
           cp_async_16(Bs + r * T::kBiasStride + c, ok ? bias + r * p.bias_s1 + k0 + c : bias, ok);
         }
       } else {  // the last partial tile or unaligned views: element by element (zeros past the ends)
-        for (int e = tid; e < kBM * kBN; e += kThreads) {
+        for (int e = tid; e < T::kRows * kBN; e += kThreads) {
           const int r = e / kBN, c = e % kBN;
           Bs[r * T::kBiasStride + c] = r < bc.rows && c < nk ? bias[r * p.bias_s1 + (k0 + c) * p.bias_s2] : BiasT{0};
         }
@@ -450,19 +455,23 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT>::kMinBlocks)
   };
 
   load_tile(0);
-  // Q as A fragments, straight from global memory: qa[ks] covers head dims 16 ks .. 16 ks + 15.
-  uint32_t qa[DK / 16][4];
+  // Q as A fragments, straight from global memory: qa[mt][ks] covers head dims 16 ks .. 16 ks + 15.
+  uint32_t qa[MT][DK / 16][4];
 #pragma unroll
-  for (int ks = 0; ks < DK / 16; ++ks)
+  for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-    for (int reg = 0; reg < 4; ++reg) {
-      const int r = row0 + (reg & 1) * 8, c = ks * 16 + (reg >> 1) * 8 + 2 * t;
-      const uint16_t* const qr = q + min(r, bc.rows - 1) * p.q_s1;
-      const uint32_t lo = c < D ? qr[c] : 0u, hi = c + 1 < D ? qr[c + 1] : 0u;
-      qa[ks][reg] = lo | (hi << 16);
-    }
-  float o[T::kNv][4] = {};
-  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
+    for (int ks = 0; ks < DK / 16; ++ks)
+#pragma unroll
+      for (int reg = 0; reg < 4; ++reg) {
+        const int r = row(mt) + (reg & 1) * 8, c = ks * 16 + (reg >> 1) * 8 + 2 * t;
+        const uint16_t* const qr = q + min(r, bc.rows - 1) * p.q_s1;
+        const uint32_t lo = c < D ? qr[c] : 0u, hi = c + 1 < D ? qr[c + 1] : 0u;
+        qa[mt][ks][reg] = lo | (hi << 16);
+      }
+  float o[MT][T::kNv][4] = {};
+  float m[MT][2], l[MT][2];
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt) m[mt][0] = m[mt][1] = -INFINITY, l[mt][0] = l[mt][1] = 0.f;
 
   for (int tile = 0; tile < n_tiles; ++tile) {
     if (tile + 1 < n_tiles) {
@@ -478,84 +487,101 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT>::kMinBlocks)
     const BiasT* const Bs = reinterpret_cast<const BiasT*>(reinterpret_cast<const char*>(Ks) + T::kBiasOffset);
     const int k0 = tile * kBN;
 
-    float s[8][4] = {};
+    float s[MT][8][4] = {};
 #pragma unroll
     for (int ks = 0; ks < DK / 16; ++ks)
 #pragma unroll
       for (int nb = 0; nb < 8; nb += 2) {
         uint32_t kf[4];
         ldmatrix_x4(kf, Ks + (nb * 8 + (lane >> 4) * 8 + (lane & 7)) * T::kStride + ks * 16 + ((lane >> 3) & 1) * 8);
-        mma_bf16_16816(s[nb], qa[ks], kf[0], kf[1]);
-        mma_bf16_16816(s[nb + 1], qa[ks], kf[2], kf[3]);
-      }
 #pragma unroll
-    for (int nb = 0; nb < 8; ++nb) {
-      float b[4] = {0.f, 0.f, 0.f, 0.f};  // rows row0 (keys 2t, 2t + 1), row0 + 8 (the same keys)
-      if (bias) {
-#pragma unroll
-        for (int hr = 0; hr < 2; ++hr) {
-          const BiasT* const bp = Bs + (row0 + 8 * hr) * T::kBiasStride + nb * 8 + 2 * t;
-          if constexpr (sizeof(BiasT) == 2) {
-            const uint32_t x = *reinterpret_cast<const uint32_t*>(bp);
-            b[2 * hr] = __uint_as_float(x << 16);
-            b[2 * hr + 1] = __uint_as_float(x & 0xffff0000u);
-          } else {
-            const float2 x = *reinterpret_cast<const float2*>(bp);
-            b[2 * hr] = x.x;
-            b[2 * hr + 1] = x.y;
-          }
+        for (int mt = 0; mt < MT; ++mt) {
+          mma_bf16_16816(s[mt][nb], qa[mt][ks], kf[0], kf[1]);
+          mma_bf16_16816(s[mt][nb + 1], qa[mt][ks], kf[2], kf[3]);
         }
       }
 #pragma unroll
-      for (int e = 0; e < 4; ++e) s[nb][e] = fmaf(s[nb][e], p.scale, b[e]);
-      if (mask) {  // replacement after the bias, as AlphaFold does
-        const float2 mk = *reinterpret_cast<const float2*>(Ms + nb * 8 + 2 * t);
+    for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) s[nb][e] = (e & 1 ? mk.y : mk.x) == 0.f ? kMaskedLogit : s[nb][e];
+      for (int nb = 0; nb < 8; ++nb) {
+        float b[4] = {0.f, 0.f, 0.f, 0.f};  // rows row(mt) (keys 2t, 2t + 1), row(mt) + 8 (the same keys)
+        if (bias) {
+#pragma unroll
+          for (int hr = 0; hr < 2; ++hr) {
+            const BiasT* const bp = Bs + (row(mt) + 8 * hr) * T::kBiasStride + nb * 8 + 2 * t;
+            if constexpr (sizeof(BiasT) == 2) {
+              const uint32_t x = *reinterpret_cast<const uint32_t*>(bp);
+              b[2 * hr] = __uint_as_float(x << 16);
+              b[2 * hr + 1] = __uint_as_float(x & 0xffff0000u);
+            } else {
+              const float2 x = *reinterpret_cast<const float2*>(bp);
+              b[2 * hr] = x.x;
+              b[2 * hr + 1] = x.y;
+            }
+          }
+        }
+#pragma unroll
+        for (int e = 0; e < 4; ++e) s[mt][nb][e] = fmaf(s[mt][nb][e], p.scale, b[e]);
+        if (mask) {  // replacement after the bias, as AlphaFold does
+          const float2 mk = *reinterpret_cast<const float2*>(Ms + nb * 8 + 2 * t);
+#pragma unroll
+          for (int e = 0; e < 4; ++e) s[mt][nb][e] = (e & 1 ? mk.y : mk.x) == 0.f ? kMaskedLogit : s[mt][nb][e];
+        }
       }
-    }
     if (k0 + kBN > K) {  // keys past the end weigh nothing
 #pragma unroll
-      for (int nb = 0; nb < 8; ++nb)
+      for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) s[nb][e] = k0 + nb * 8 + 2 * t + (e & 1) >= K ? -INFINITY : s[nb][e];
+        for (int nb = 0; nb < 8; ++nb)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) s[mt][nb][e] = k0 + nb * 8 + 2 * t + (e & 1) >= K ? -INFINITY : s[mt][nb][e];
     }
 
 #pragma unroll
-    for (int hr = 0; hr < 2; ++hr) {
-      float mx = -INFINITY;
+    for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-      for (int nb = 0; nb < 8; ++nb) mx = fmaxf(mx, fmaxf(s[nb][2 * hr], s[nb][2 * hr + 1]));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-      const float m_new = fmaxf(m[hr], mx);
-      const float alpha = exp2_approx((m[hr] - m_new) * kLog2e);
-      m[hr] = m_new;
-      float sum = 0.f;
+      for (int hr = 0; hr < 2; ++hr) {
+        float mx = -INFINITY;
 #pragma unroll
-      for (int nb = 0; nb < 8; ++nb)
+        for (int nb = 0; nb < 8; ++nb) mx = fmaxf(mx, fmaxf(s[mt][nb][2 * hr], s[mt][nb][2 * hr + 1]));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        const float m_new = fmaxf(m[mt][hr], mx);
+        const float alpha = exp2_approx((m[mt][hr] - m_new) * kLog2e);
+        m[mt][hr] = m_new;
+        float sum = 0.f;
 #pragma unroll
-        for (int e = 2 * hr; e < 2 * hr + 2; ++e) {
-          s[nb][e] = exp2_approx((s[nb][e] - m_new) * kLog2e);
-          sum += s[nb][e];
-        }
-      l[hr] = fmaf(l[hr], alpha, sum);
+        for (int nb = 0; nb < 8; ++nb)
 #pragma unroll
-      for (int nv = 0; nv < T::kNv; ++nv) o[nv][2 * hr] *= alpha, o[nv][2 * hr + 1] *= alpha;
-    }
+          for (int e = 2 * hr; e < 2 * hr + 2; ++e) {
+            s[mt][nb][e] = exp2_approx((s[mt][nb][e] - m_new) * kLog2e);
+            sum += s[mt][nb][e];
+          }
+        l[mt][hr] = fmaf(l[mt][hr], alpha, sum);
+#pragma unroll
+        for (int nv = 0; nv < T::kNv; ++nv) o[mt][nv][2 * hr] *= alpha, o[mt][nv][2 * hr + 1] *= alpha;
+      }
 
     // P (accumulator layout of n-blocks 2 kb, 2 kb + 1) is the A fragment of keys 16 kb .. 16 kb + 15.
 #pragma unroll
     for (int kb = 0; kb < 4; ++kb) {
-      const uint32_t pa[4] = {pack_bf16(s[2 * kb][0], s[2 * kb][1]), pack_bf16(s[2 * kb][2], s[2 * kb][3]),
-                              pack_bf16(s[2 * kb + 1][0], s[2 * kb + 1][1]),
-                              pack_bf16(s[2 * kb + 1][2], s[2 * kb + 1][3])};
+      uint32_t pa[MT][4];
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt) {
+        pa[mt][0] = pack_bf16(s[mt][2 * kb][0], s[mt][2 * kb][1]);
+        pa[mt][1] = pack_bf16(s[mt][2 * kb][2], s[mt][2 * kb][3]);
+        pa[mt][2] = pack_bf16(s[mt][2 * kb + 1][0], s[mt][2 * kb + 1][1]);
+        pa[mt][3] = pack_bf16(s[mt][2 * kb + 1][2], s[mt][2 * kb + 1][3]);
+      }
 #pragma unroll
       for (int nv = 0; nv < T::kNv; nv += 2) {
         uint32_t vf[4];
         ldmatrix_x4_trans(vf, Vs + (kb * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)) * T::kStride + (nv + (lane >> 4)) * 8);
-        mma_bf16_16816(o[nv], pa, vf[0], vf[1]);
-        mma_bf16_16816(o[nv + 1], pa, vf[2], vf[3]);
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt) {
+          mma_bf16_16816(o[mt][nv], pa[mt], vf[0], vf[1]);
+          mma_bf16_16816(o[mt][nv + 1], pa[mt], vf[2], vf[3]);
+        }
       }
     }
     __syncthreads();  // this stage is free for the tile after next
@@ -566,24 +592,26 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT>::kMinBlocks)
              : nullptr;
   uint16_t* const out = static_cast<uint16_t*>(p.out) + bc.b * p.out_s0 + bc.q0 * p.out_s1 + bc.h * p.out_s2;
 #pragma unroll
-  for (int hr = 0; hr < 2; ++hr) {
-    float lt = l[hr];
-    lt += __shfl_xor_sync(0xffffffffu, lt, 1);
-    lt += __shfl_xor_sync(0xffffffffu, lt, 2);
-    const float inv = 1.0f / lt;
-    const int r = row0 + 8 * hr;
-    if (r >= bc.rows) continue;
+  for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-    for (int nv = 0; nv < T::kNv; ++nv)
+    for (int hr = 0; hr < 2; ++hr) {
+      float lt = l[mt][hr];
+      lt += __shfl_xor_sync(0xffffffffu, lt, 1);
+      lt += __shfl_xor_sync(0xffffffffu, lt, 2);
+      const float inv = 1.0f / lt;
+      const int r = row(mt) + 8 * hr;
+      if (r >= bc.rows) continue;
 #pragma unroll
-      for (int e = 0; e < 2; ++e) {
-        const int col = nv * 8 + 2 * t + e;
-        if (col >= Dv) continue;
-        float x = o[nv][2 * hr + e] * inv;
-        if (gate) x *= sigmoid(bf16_bits_to_float(gate[r * p.gate_s1 + col]));
-        out[r * p.out_s1 + col] = float_to_bf16_bits(x);
-      }
-  }
+      for (int nv = 0; nv < T::kNv; ++nv)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const int col = nv * 8 + 2 * t + e;
+          if (col >= Dv) continue;
+          float x = o[mt][nv][2 * hr + e] * inv;
+          if (gate) x *= sigmoid(bf16_bits_to_float(gate[r * p.gate_s1 + col]));
+          out[r * p.out_s1 + col] = float_to_bf16_bits(x);
+        }
+    }
 }
 
 // ---- Host side --------------------------------------------------------------------------------------------------
@@ -606,16 +634,27 @@ void head_dim_switch(int64_t dh, F&& f) {
   }
 }
 
-int64_t query_tiles(const FlashAttentionParams& p) { return (p.Q + kBM - 1) / kBM; }
+int64_t query_tiles(const FlashAttentionParams& p, int tile_rows) { return (p.Q + tile_rows - 1) / tile_rows; }
 
 template <typename Kernel>
 void launch(Kernel kernel, size_t smem, const FlashAttentionParams& p, bool vec_a, bool vec_b, cudaStream_t stream,
-            const char* what) {
-  const int64_t n_qtiles = query_tiles(p), blocks = n_qtiles * p.H * p.B;
+            const char* what, int tile_rows = kBM) {
+  const int64_t n_qtiles = query_tiles(p, tile_rows), blocks = n_qtiles * p.H * p.B;
   AXF_CHECK(blocks <= INT32_MAX, "flash attention: ", blocks, " blocks exceed the grid limit");
   AXF_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
   kernel<<<static_cast<unsigned>(blocks), kThreads, smem, stream>>>(p, static_cast<int>(n_qtiles), vec_a, vec_b);
   AXF_CUDA_CHECK_LAUNCH(what);
+}
+
+// Slabs of 64 query rows per bf16 block: 2 when there are more than 64 queries, unless AXF_FLASH_SLABS says 1 or 2
+// (read once; for measurements).
+int flash_slabs(int64_t Q) {
+  static const int forced = [] {
+    const char* e = std::getenv("AXF_FLASH_SLABS");
+    return e && (e[0] == '1' || e[0] == '2') && e[1] == 0 ? e[0] - '0' : 0;
+  }();
+  if (forced) return forced;
+  return Q > kBM ? 2 : 1;
 }
 
 }  // namespace
@@ -648,14 +687,21 @@ void launch_flash_attention(const FlashAttentionParams& p, cudaStream_t stream) 
     const int64_t chunk = bias_bf16 ? 8 : 4;
     const bool bias_vec = p.bias && aligned(p.bias, 16) && p.bias_s2 == 1 && p.bias_s0 % chunk == 0 &&
                           p.bias_s1 % chunk == 0;
+    // Two slabs of 64 queries per block when the queries fill them (AXF_FLASH_SLABS=1 or 2 overrides).
+    const int slabs = flash_slabs(p.Q);
     head_dim_switch<16>(dh, [&](auto c) {
       constexpr int DK = decltype(c)::value;
-      if (bias_bf16) {
-        launch(flash_attention_bf16<DK, uint16_t>, Bf16Tile<DK, uint16_t>::kSmemBytes, p, kv_vec, bias_vec, stream,
-               "flash_attention_bf16");
+      auto go = [&](auto bias_t, auto mt) {
+        using BiasT = decltype(bias_t);
+        constexpr int MT = decltype(mt)::value;
+        using T = Bf16Tile<DK, BiasT, MT>;
+        launch(flash_attention_bf16<DK, BiasT, MT>, T::kSmemBytes, p, kv_vec, bias_vec, stream, "flash_attention_bf16",
+               T::kRows);
+      };
+      if (slabs == 2) {
+        bias_bf16 ? go(uint16_t{}, std::integral_constant<int, 2>{}) : go(float{}, std::integral_constant<int, 2>{});
       } else {
-        launch(flash_attention_bf16<DK, float>, Bf16Tile<DK, float>::kSmemBytes, p, kv_vec, bias_vec, stream,
-               "flash_attention_bf16");
+        bias_bf16 ? go(uint16_t{}, std::integral_constant<int, 1>{}) : go(float{}, std::integral_constant<int, 1>{});
       }
     });
   }

@@ -5,6 +5,7 @@
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/frame_math.h"
+#include "kernels/elem_io.cuh"
 
 namespace axf::kernels {
 
@@ -103,6 +104,8 @@ __device__ __forceinline__ float tile_dot(const float* w, const float (&r)[kTile
 }
 
 // Indices inside a block are 32-bit (the launch checks H * max(kd, vd, cz) * kTile fits); global offsets 64-bit.
+// TP: the pair's element type (float or bf16).
+template <class TP>
 __global__ void __launch_bounds__(kThreads, 4) ipa_attend_kernel(const IpaParams p, const float* __restrict__ q_pack,
                                                                  const float* __restrict__ k_pack,
                                                                  const float* __restrict__ v_pack) {
@@ -137,7 +140,7 @@ __global__ void __launch_bounds__(kThreads, 4) ipa_attend_kernel(const IpaParams
   for (int e = tid; e < H * cz; e += kThreads) pacc_s[e] = 0.f;
   const float m_i = p.mask[i];
   const float* bias_i = p.bias + i * p.bias_s0;
-  const float* pair_i = p.pair + i * p.pair_s0;
+  const TP* pair_i = static_cast<const TP*>(p.pair) + i * p.pair_s0;
   __syncthreads();
 
   for (int64_t j0 = 0; j0 < L; j0 += kTile) {
@@ -220,11 +223,11 @@ __global__ void __launch_bounds__(kThreads, 4) ipa_attend_kernel(const IpaParams
     }
     // Pair: one channel per thread for all heads, so each pair[i, j, c] is loaded once (coalesced over c).
     for (int c = tid; c < cz; c += kThreads) {
-      const float* pr_ptr = pair_i + j0 * p.pair_s1 + c;
+      const TP* pr_ptr = pair_i + j0 * p.pair_s1 + c;
       float pr[kTile];
 #pragma unroll
       for (int jj = 0; jj < kTile; ++jj) {
-        pr[jj] = jj < n ? *pr_ptr : 0.f;
+        pr[jj] = jj < n ? ld(pr_ptr) : 0.f;
         pr_ptr += p.pair_s1;
       }
       for (int h = 0; h < H; ++h) {
@@ -294,10 +297,13 @@ void launch_invariant_point_attention(const IpaParams& p, float* workspace, cuda
   AXF_CUDA_CHECK(cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
   AXF_CHECK(shared <= static_cast<size_t>(limit), "invariant_point_attention: H=", p.H, ", cz=", p.cz, " need ",
             shared, " bytes of shared memory per block, the device has ", limit);
-  if (shared > 48 * 1024)
-    AXF_CUDA_CHECK(cudaFuncSetAttribute(ipa_attend_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                        static_cast<int>(shared)));
-  ipa_attend_kernel<<<static_cast<unsigned>(p.L), kThreads, shared, stream>>>(p, q_pack, k_pack, v_pack);
+  dispatch_float_type(p.pair_type, "invariant_point_attention pair", [&](auto tp) {
+    const auto kernel = ipa_attend_kernel<decltype(tp)>;
+    if (shared > 48 * 1024)
+      AXF_CUDA_CHECK(
+          cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared)));
+    kernel<<<static_cast<unsigned>(p.L), kThreads, shared, stream>>>(p, q_pack, k_pack, v_pack);
+  });
   AXF_CUDA_CHECK_LAUNCH("ipa_attend_kernel");
 }
 

@@ -7,12 +7,15 @@
 //            from the logit so padded rows keep fp32 precision, then the weighted sums of the value rows and of
 //            pair[i, j, :]). pair[i, :, :] and bias[i, :, :] are read once per call, coalesced; the [H, L, L]
 //            weights never leave shared memory; the epilogue moves the points back into frame i.
+// The pair may be fp32 or bf16 (one attend instance each, widened on load); everything else is fp32.
 #pragma once
 
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
 #include <cstdint>
+
+#include "kernels/copy.cuh"
 
 namespace axf::kernels {
 
@@ -27,7 +30,8 @@ struct IpaParams {
   const float* point_weights = nullptr;  // [H]
   const float* bias = nullptr;           // [L, L, H], dense last dim
   int64_t bias_s0 = 0, bias_s1 = 0;
-  const float* pair = nullptr;  // [L, L, cz], dense last dim
+  const void* pair = nullptr;  // [L, L, cz], dense last dim; fp32 or bf16 (pair_type)
+  ElemType pair_type = ElemType::F32;
   int64_t pair_s0 = 0, pair_s1 = 0;
   float* out = nullptr;  // [L, H * (sv + 4 pv + cz)], dense last dim
   int64_t out_s0 = 0;

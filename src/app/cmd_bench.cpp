@@ -70,6 +70,8 @@ int run_bench(int argc, char** argv) {
       "preset", po::value<std::string>()->default_value("model_1_ptm"), "model preset (widths, stacks, heads)")(
       "evoformer-blocks", po::value<int>(), "Evoformer blocks of the model (default: the preset's 48)")(
       "recycles", po::value<int>(), "recycling iterations of the model (default: the preset's 3)")(
+      "no-template-cache", po::bool_switch(),
+      "as predict: the template stack one template at a time, recomputed every recycle (memory-lean)")(
       "msa", po::value<int64_t>()->default_value(512), "MSA clusters (model inputs; rows of the MSA ops/modules)")(
       "extra", po::value<int64_t>()->default_value(1024), "extra MSA sequences")(
       "templates", po::value<int64_t>()->default_value(4), "templates of the model inputs (0..max_templates)")(
@@ -110,6 +112,7 @@ int run_bench(int argc, char** argv) {
   o.precision = runtime::parse_precision(vm["precision"].as<std::string>());
   o.time_budget = vm["time-budget"].as<double>();
   o.chunks = chunk_config(vm);
+  o.template_cache = !vm["no-template-cache"].as<bool>();
   o.config = model_config_from(opts, vm["preset"].as<std::string>());
   if (vm.count("evoformer-blocks")) o.config.evoformer_num_block = vm["evoformer-blocks"].as<int>();
   o.recycles = vm.count("recycles") ? vm["recycles"].as<int>() : o.config.data.num_recycle;

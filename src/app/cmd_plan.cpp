@@ -24,7 +24,7 @@ int run_plan(int argc, char** argv) {
       "precision", po::value<std::string>()->default_value("fp32"), "fp32, tf32 or bf16 (as predict)")(
       "device", po::value<std::string>()->default_value("cuda"),
       "cuda (adds the CUDA backend's scratch) or cpu (model buffers only)")(
-      "no-template-cache", po::bool_switch(), "as predict: recompute the template stack every recycle")(
+      "no-template-cache", po::bool_switch(), "as predict: stream the templates, recomputed every recycle")(
       "chunking", po::value<std::string>()->default_value("explicit"),
       "explicit (the --chunk-* options) or auto (the least chunking that fits the available memory, as predict)")(
       "gpu-memory", po::value<double>(), "GiB available on the GPU (default: the free memory of CUDA device 0)");

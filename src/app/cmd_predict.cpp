@@ -121,14 +121,15 @@ int run_predict(int argc, char** argv) {
       "device", po::value<std::string>()->default_value("cpu"), "compute device: cpu, cuda or cuda:N")(
       "precision", po::value<std::string>()->default_value("fp32"),
       "compute precision: fp32 (true fp32), tf32 (fp32 with TF32 GEMMs, CUDA) or bf16 (bf16 trunk activations and "
-      "weights, fp32 accumulation, statistics and structure module; CUDA)")(
+      "weights, fp32 accumulation, statistics and structure module but for its normalised pair; CUDA)")(
       "threads", po::value<int>()->default_value(0), "CPU threads (0 = all cores)")(
       "recycles", po::value<int>(), "recycling iterations (default: the preset's 3, i.e. 4 passes)")(
       "early-stop-tolerance", po::value<double>()->default_value(0.0),
       "stop recycling when the CA distance matrix changes by less than this RMS (Angstrom; 0 = never)")(
       "name", po::value<std::string>(), "base name of the result files (default: the features file's stem)")(
       "no-template-cache", po::bool_switch(),
-      "recompute the template stack on every recycle instead of keeping its [T, L, L, 64] output (less memory)")(
+      "recompute the template stack on every recycle, one template at a time (streamed through the pointwise "
+      "attention), instead of keeping its [T, L, L, 64] output (less memory)")(
       "chunking", po::value<std::string>()->default_value("explicit"),
       "explicit (the --chunk-* options) or auto (the least chunking that fits the free GPU memory, from the memory "
       "planner)")(

@@ -46,6 +46,23 @@ struct AttentionArgs {
   float scale = 1.0f;
 };
 
+// One step of an online softmax over keys that arrive one at a time (FlashAttention's rescaling), for B rows of H
+// heads with one query each and the new key's key/value per row and head (Suppl. Alg. 17 streamed over templates:
+// B = the (i, j) pairs of a row chunk, one template per call):
+//   s = scale * <q[b,h,:], k[b,h,:]>;  m' = max(m[b,h], s);  a = exp(m[b,h] - m'), p = exp(s - m')
+//   acc[b,h,:] = acc[b,h,:] * a + p * v[b,h,:];  l[b,h] = l[b,h] * a + p;  m[b,h] = m'
+// The empty state is m = -inf; l and acc are then not read (the first key gives acc = v, l = 1, m = s). Arithmetic in
+// fp32 (the CPU reference in double), acc rounded once per step to its dtype. attention_normalize ends the softmax.
+struct OnlineAttentionArgs {
+  Tensor q;    // [B, H, D], dense last dim (fp32 or bf16, as k and v)
+  Tensor k;    // [B, H, D], dense last dim
+  Tensor v;    // [B, H, Dv], dense last dim
+  Tensor m;    // [B, H] fp32 running maximum
+  Tensor l;    // [B, H] fp32 running sum of exp(s - m)
+  Tensor acc;  // [B, H, Dv], dense last dim (fp32 or bf16): running sum of exp(s - m) * v
+  float scale = 1.f;
+};
+
 enum class TriangleDirection { Outgoing, Incoming };
 
 // Triangle multiplication's gated, masked projections (Suppl. Alg. 11/12 lines 2-3, AlphaFold's order
@@ -155,8 +172,9 @@ struct ExtraMsaEmbeddingArgs {
 //                   + attention_2d_weight bias_2d[i,j,h] - 1e5 (1 - mask_i mask_j)
 //   a = softmax_j(logits);  out[i] = [ sum_j a v_jh (H*sv) | T_i^-1 (sum_j a T_j v~_jhp) x, y, z (3 * H*pv)
 //                                   | point norms sqrt(1e-8 + |.|^2) (H*pv) | sum_j a pair[i,j,:] (H*cz) ]
-// Point projections are coordinate-major as AlphaFold's Linear gives them: column d*(H*P) + h*P + p. fp32 only;
-// the [H, L, L] attention weights are never stored.
+// Point projections are coordinate-major as AlphaFold's Linear gives them: column d*(H*P) + h*P + p. fp32, except
+// the pair, which may be bf16 (a bf16 run's normalised pair; fp32 arithmetic either way); the [H, L, L] attention
+// weights are never stored.
 struct IpaArgs {
   Tensor q_scalar;       // [L, H*sqk] (or [L, H, sqk]) contiguous
   Tensor kv_scalar;      // [L, H*(sqk+sv)] contiguous: per head sqk keys then sv values
@@ -164,7 +182,7 @@ struct IpaArgs {
   Tensor kv_point;       // [L, 3*H*(pqk+pv)] contiguous, local frame: per head pqk key points then pv value points
   Tensor affines;        // [L, 7] contiguous, module-internal unit
   Tensor bias_2d;        // [L, L, H], dense last dim: attention_2d(pair) before attention_2d_weight
-  Tensor pair;           // [L, L, cz], dense last dim
+  Tensor pair;           // [L, L, cz], dense last dim, fp32 or bf16
   Tensor mask;           // [L] contiguous, 1 = residue present
   Tensor point_weights;  // [H] contiguous: softplus(trainable_point_weights) * sqrt(1 / (3 * 9/2 * pqk))
   Tensor out;            // [L, H*(sv + 4*pv + cz)], dense last dim
@@ -184,6 +202,9 @@ class Backend {
   virtual Tensor empty(const Shape& shape, DType dtype = DType::F32) = 0;
   virtual Tensor upload(const Tensor& host) = 0;    // host tensor -> this device (same dtype)
   virtual Tensor download(const Tensor& t) = 0;     // this device -> contiguous host copy
+  // this device -> an existing contiguous host tensor of t's shape and dtype (e.g. rows of a larger result), with
+  // no intermediate host copy where the backend can avoid one. The default downloads and copies.
+  virtual void download_to(const Tensor& t, Tensor& host_dst);
   virtual void copy(const Tensor& src, Tensor& dst) = 0;  // strided copy, dtype conversion, same device
   virtual void fill(Tensor& t, float value) = 0;
   virtual void synchronize() {}
@@ -216,6 +237,10 @@ class Backend {
 
   // Fused model operations.
   virtual void attention(const AttentionArgs& args) = 0;
+  // Online softmax over keys given one at a time (OnlineAttentionArgs above), then its end:
+  //   out[b,h,:] = acc[b,h,:] / l[b,h]   acc, out [B, H, Dv] (dense last dim; out may alias acc), l [B, H] fp32
+  virtual void attention_accumulate(const OnlineAttentionArgs& args) = 0;
+  virtual void attention_normalize(const Tensor& acc, const Tensor& l, Tensor& out) = 0;
   virtual void triangle_multiply(const TriangleMultiplyArgs& args) = 0;
   virtual void gated_transpose(const GatedTransposeArgs& args) = 0;
   // Input features (argument structs above). The CPU and CUDA backends compute them in place (the counting wrapper
@@ -231,6 +256,9 @@ class Backend {
   virtual void backbone_update(Tensor& affines, const Tensor& update);
   virtual void outer_product_mean(const OuterProductMeanArgs& args) = 0;
 };
+
+// Throws unless host_dst is a contiguous host tensor of t's shape and dtype (Backend::download_to's target).
+void check_download_target(const Tensor& t, const Tensor& host_dst);
 
 // The CPU reference backend (threads + OpenBLAS), fp32 compute.
 std::unique_ptr<Backend> make_cpu_backend(int num_threads = 0);

@@ -25,9 +25,15 @@ void check_rows(const Tensor& t, const char* what, core::Device device, int64_t 
             "invariant point attention: ", what, " ", t.describe(), " must be contiguous [", L, ", ", per_row, "]");
 }
 
-// [L, L, C] with a dense last dim (any strides of the first two).
-void check_square(const Tensor& t, const char* what, core::Device device, int64_t L, int64_t C) {
-  check_tensor(t, what, device);
+// [L, L, C] with a dense last dim (any strides of the first two); fp32, or bf16 where allow_bf16.
+void check_square(const Tensor& t, const char* what, core::Device device, int64_t L, int64_t C,
+                  bool allow_bf16 = false) {
+  if (allow_bf16 && t.defined() && t.dtype() == DType::BF16) {
+    AXF_CHECK(t.device() == device, "invariant point attention: ", what, " ", t.describe(), " is not on the ",
+              device == core::Device::CPU ? "host" : "GPU");
+  } else {
+    check_tensor(t, what, device);
+  }
   AXF_CHECK(t.ndim() == 3 && t.size(0) == L && t.size(1) == L && (C < 0 || t.size(2) == C),
             "invariant point attention: ", what, " ", t.describe(), " must be [", L, ", ", L, ", ",
             C < 0 ? std::string("C") : std::to_string(C), "]");
@@ -61,7 +67,7 @@ IpaDims check_ipa_args(const IpaArgs& a, core::Device device) {
   AXF_CHECK(a.point_weights.numel() == d.H && a.point_weights.is_contiguous(), "invariant point attention: ",
             "point_weights ", a.point_weights.describe(), " must be ", d.H, " contiguous values");
   check_square(a.bias_2d, "bias_2d", device, L, d.H);
-  check_square(a.pair, "pair", device, L, -1);
+  check_square(a.pair, "pair", device, L, -1, true);
   d.cz = a.pair.size(2);
   d.width = d.H * (d.sv + 4 * d.pv + d.cz);
   check_tensor(a.out, "out", device);

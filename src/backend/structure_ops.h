@@ -1,5 +1,6 @@
 // Argument checks shared by every backend's structure-module operations (invariant_point_attention,
-// backbone_update): shapes, dtypes (fp32 only), layouts and device, each failure naming the tensor.
+// backbone_update): shapes, dtypes (fp32, except the IPA pair: fp32 or bf16), layouts and device, each failure
+// naming the tensor.
 #pragma once
 
 #include <cstdint>

@@ -109,11 +109,16 @@ RecyclingState RecyclingState::zeros(runtime::ExecutionContext& ctx, const Model
 
 void embed_inputs(runtime::ExecutionContext& ctx, const Scope& evo, const ModelConfig& cfg, const DeviceInputs& d,
                   const Tensor& aatype, const RecyclingState& prev, Tensor& msa, Tensor& pair) {
+  embed_msa(ctx, evo, cfg, d, prev, msa);
+  embed_pair(ctx, evo, cfg, d, aatype, prev, pair);
+}
+
+void embed_msa(runtime::ExecutionContext& ctx, const Scope& evo, const ModelConfig& cfg, const DeviceInputs& d,
+               const RecyclingState& prev, Tensor& msa) {
   backend::Backend& be = ctx.backend();
-  const int64_t L = d.target_feat.size(0), S = d.msa_feat.size(0);
-  const int64_t m = msa.size(2), z = pair.size(2);
-  AXF_CHECK(pair.ndim() == 3 && pair.size(0) == L && pair.size(1) == L && pair.is_contiguous(), "embeddings: pair ",
-            pair.describe(), " for ", L, " residues");
+  const int64_t L = d.target_feat.size(0), S = d.msa_feat.size(0), m = msa.size(2);
+  AXF_CHECK(msa.ndim() == 3 && msa.size(0) >= S && msa.size(1) == L, "embeddings: msa ", msa.describe(), " for ", S,
+            " sequences of ", L, " residues");
   const core::DType dt = ctx.dtype();
 
   // MSA: preprocess_msa(msa_feat) + preprocess_1d(target_feat), then the recycled first row.
@@ -129,6 +134,15 @@ void embed_inputs(runtime::ExecutionContext& ctx, const Scope& evo, const ModelC
     Tensor row0 = msa.select(0, 0);
     be.add(row0, first);
   }
+}
+
+void embed_pair(runtime::ExecutionContext& ctx, const Scope& evo, const ModelConfig& cfg, const DeviceInputs& d,
+                const Tensor& aatype, const RecyclingState& prev, Tensor& pair) {
+  backend::Backend& be = ctx.backend();
+  const int64_t L = d.target_feat.size(0), z = pair.size(2);
+  AXF_CHECK(pair.ndim() == 3 && pair.size(0) == L && pair.size(1) == L && pair.is_contiguous(), "embeddings: pair ",
+            pair.describe(), " for ", L, " residues");
+  const core::DType dt = ctx.dtype();
 
   // Pair, a block of rows at a time.
   Tensor left = be.empty({L, z}, dt), right = be.empty({L, z}, dt);

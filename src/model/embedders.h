@@ -61,9 +61,15 @@ struct RecyclingState {
 // host, O(L)). `pair` may be prev.prev_pair itself, the previous pass's buffer reused: the pair is built a block of
 // rows at a time, each block's previous rows normalised before they are overwritten, so recycling needs no second
 // [L, L, c_z] buffer (blocks of at most kRecycledPairBlockRows rows then).
+// embed_inputs does both; the trunk calls embed_pair first and embed_msa only after the template and extra-MSA
+// stacks, which never read the MSA, so [S+T, L, c_m] is not alive beside them (the two are independent).
 constexpr int64_t kRecycledPairBlockRows = 128;
 void embed_inputs(runtime::ExecutionContext& ctx, const Scope& evo, const ModelConfig& cfg, const DeviceInputs& d,
                   const Tensor& aatype, const RecyclingState& prev, Tensor& msa, Tensor& pair);
+void embed_pair(runtime::ExecutionContext& ctx, const Scope& evo, const ModelConfig& cfg, const DeviceInputs& d,
+                const Tensor& aatype, const RecyclingState& prev, Tensor& pair);
+void embed_msa(runtime::ExecutionContext& ctx, const Scope& evo, const ModelConfig& cfg, const DeviceInputs& d,
+               const RecyclingState& prev, Tensor& msa);
 
 // extra_act [E, L, c_e] = extra_msa_activations(concat(one_hot(extra_msa, 23), has_deletion, deletion_value)),
 // from d.extra_msa / extra_has_deletion / extra_deletion_value without the one-hot tensor.

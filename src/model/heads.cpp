@@ -1,7 +1,5 @@
 #include "model/heads.h"
 
-#include <algorithm>
-#include <cstring>
 #include <vector>
 
 #include "core/error.h"
@@ -12,13 +10,6 @@ namespace {
 
 using backend::Activation;
 using backend::Backend;
-
-// Copies a contiguous host chunk into rows [begin, begin + chunk.size(0)) of a contiguous host tensor.
-void store_rows(const Tensor& chunk, Tensor& dst, int64_t begin) {
-  const int64_t row = dst.numel() / std::max<int64_t>(dst.size(0), 1);
-  AXF_CHECK(chunk.numel() == chunk.size(0) * row, "heads: chunk ", chunk.describe(), " does not fit ", dst.describe());
-  std::memcpy(dst.data<float>() + begin * row, chunk.data<float>(), sizeof(float) * static_cast<size_t>(chunk.numel()));
-}
 
 // A single Linear head on [N, ..., C_in] activations, chunked over dim 0, downloaded into a host tensor.
 Tensor linear_head(runtime::ExecutionContext& ctx, const Scope& lin, const Tensor& act, int64_t chunk) {
@@ -34,7 +25,8 @@ Tensor linear_head(runtime::ExecutionContext& ctx, const Scope& lin, const Tenso
     part_shape[0] = end - begin;
     Tensor part = be.empty(part_shape);
     be.linear({act.slice(0, begin, end), w, b, part});
-    store_rows(be.download(part), out, begin);
+    Tensor rows = out.slice(0, begin, end);
+    be.download_to(part, rows);
   });
   return out;
 }
@@ -59,7 +51,8 @@ Tensor distogram_logits(runtime::ExecutionContext& ctx, const Scope& lin, const 
     Tensor half = be.empty({rows, L, nb});
     be.copy(half_t.transpose(0, 1), half);
     be.add(logits, half);
-    store_rows(be.download(logits), out, begin);
+    Tensor out_rows = out.slice(0, begin, end);
+    be.download_to(logits, out_rows);
   });
   return out;
 }

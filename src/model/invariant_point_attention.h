@@ -18,7 +18,7 @@ namespace axf::model {
 // so its attention_2d logits and the point weights are computed once. pair stays a reference to the caller's
 // device tensor.
 struct IpaPairTerms {
-  Tensor pair;           // [L, L, c_z] on the backend's device
+  Tensor pair;           // [L, L, c_z] on the backend's device, fp32 or bf16 (the run's compute dtype)
   Tensor bias_2d;        // [L, L, H] device: attention_2d(pair), before the sqrt(1/3) weight
   Tensor point_weights;  // [H] device: softplus(trainable_point_weights) * sqrt(1 / (3 * 9/2 * pqk))
 };

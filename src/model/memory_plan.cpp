@@ -158,7 +158,6 @@ MemoryPlan plan_memory(const ModelConfig& cfg, const RunShape& shape, const Memo
       {"parameters", plan.parameter_bytes},
       {"device inputs (msa_feat, masks, pair mask, extra MSA)",
        L * 22 * kF32 + S * L * 49 * kF32 + S_rows * L * kF32 + L * L * kF32 + L * kF32 + 4 * E * L * kF32},
-      {"MSA representation [S+T, L, c_m]", S_rows * L * cm * dt},
       {"pair representation [L, L, c_z] (reused across recycles)", L * L * cz * dt},
       {"recycled first MSA row", L * cm * dt},
   };
@@ -172,19 +171,27 @@ MemoryPlan plan_memory(const ModelConfig& cfg, const RunShape& shape, const Memo
 
   if (T > 0) {
     MemoryStage st{"template stack", {}};
-    if (!options.template_cache) st.items.push_back({"template stack output [T, L, L, c_t]", template_reps});
     const TemplatePairStackConfig& tp = cfg.templates.template_pair_stack;
     const std::vector<MemoryItem> stack = pl.pair_modules(L, ct, tp.triangle_multiplication_channels,
                                                            tp.triangle_attention_starting.num_head,
                                                            tp.pair_transition_factor);
-    // Pointwise attention (Alg. 17) per row chunk of n * L queries: query rows, template memory [T, c_t], q, k and
-    // v over the T templates, out (no gate in AlphaFold's template attention).
     const int64_t n = chunk_length(options.chunks.template_rows, L);
     const AttentionConfig att = ModelConfig::resolved(cfg.templates.attention, static_cast<int>(cz), static_cast<int>(ct));
     const int64_t kd = att.key_dim, vd = att.value_dim, gate = att.gating ? vd : 0;
-    const std::vector<MemoryItem> pointwise = {
-        {"template pointwise attention query, memory, q, k, v, out",
-         n * L * (cz + T * ct + kd + T * (kd + vd) + vd + gate) * dt}};
+    std::vector<MemoryItem> pointwise;
+    if (options.template_cache) {
+      // Pointwise attention (Alg. 17) over the cached stack per row chunk of n * L queries: query rows, template
+      // memory [T, c_t], q, k and v over the T templates, out (no gate in AlphaFold's template attention).
+      pointwise = {{"template pointwise attention query, memory, q, k, v, out",
+                    n * L * (cz + T * ct + kd + T * (kd + vd) + vd + gate) * dt}};
+    } else {
+      // Streamed over the templates (template_embedding.cpp): one representation and the online softmax state alive
+      // through the stack of every template; per row chunk q, k, v of one template (or the gate at the end).
+      st.items.push_back({"template representation [L, L, c_t] (one template at a time)", L * L * ct * dt});
+      st.items.push_back({"template softmax state m, l [L, L, H] fp32, acc [L, L, H*dv]",
+                          L * L * (2 * att.num_head * kF32 + vd * dt)});
+      pointwise = {{"template pointwise attention q, k, v of one template", n * L * std::max(2 * kd + vd, gate) * dt}};
+    }
     const std::vector<MemoryItem> worst = Planner::largest({stack, pointwise});
     st.items.insert(st.items.end(), worst.begin(), worst.end());
     plan.stages.push_back(st);
@@ -195,15 +202,36 @@ MemoryPlan plan_memory(const ModelConfig& cfg, const RunShape& shape, const Memo
     st.items.insert(st.items.end(), b.begin(), b.end());
     plan.stages.push_back(st);
   }
-  plan.stages.push_back({"Evoformer stack", pl.block(cfg.evoformer, false, S_rows, L, cm, cz)});
-  // Structure module (fp32): LayerNorm(pair) and its attention_2d logits, kept through the 8 iterations.
-  plan.stages.push_back({"structure module", {{"normalised pair (fp32)", L * L * cz * kF32},
-                                              {"IPA pair logits (fp32)", L * L * cfg.structure_module.num_head * kF32}}});
+  // The MSA exists from the Evoformer stack on (trunk.cpp builds it after the template and extra-MSA stacks) and
+  // stays for the masked-MSA head.
+  const MemoryItem msa_rep{"MSA representation [S+T, L, c_m]", S_rows * L * cm * dt};
+  {
+    MemoryStage st{"Evoformer stack", {msa_rep}};
+    const std::vector<MemoryItem> b = pl.block(cfg.evoformer, false, S_rows, L, cm, cz);
+    st.items.insert(st.items.end(), b.begin(), b.end());
+    plan.stages.push_back(st);
+  }
+  // Structure module: LayerNorm(pair) in the compute dtype and its attention_2d logits (fp32), kept through the
+  // iterations; at IPA the fp32 per-residue buffers: initial_act, act, the transition's two hidden rows, update,
+  // affines, the trajectory, the mask, and IPA's projections and output row.
+  {
+    const StructureModuleConfig& sm = cfg.structure_module;
+    const int64_t H = sm.num_head, sqk = sm.num_scalar_qk, sv = sm.num_scalar_v, pqk = sm.num_point_qk;
+    const int64_t pv = sm.num_point_v;
+    const int64_t per_residue = cfg.seq_channel + 3 * sm.num_channel + 6 + 7 + 7 * sm.num_layer + 1 +
+                                H * (2 * sqk + 2 * sv + 6 * pqk + 7 * pv + cz);
+    plan.stages.push_back({"structure module",
+                           {msa_rep,
+                            {"normalised pair [L, L, c_z]", L * L * cz * dt},
+                            {"IPA pair logits (fp32)", L * L * sm.num_head * kF32},
+                            {"per-residue activations, IPA projections and output (fp32)", L * per_residue * kF32}}});
+  }
   // Heads (the template cache is gone by then), per block of pair rows: distogram logits, the half logits of the
   // block's columns and their transpose, and the pair columns.
   {
     const int64_t bins = cfg.heads.distogram_num_bins, rows = chunk_length(options.chunks.pair_rows, L);
-    MemoryStage st{"heads", {{"distogram logits, half logits and transpose (fp32)", 3 * rows * L * bins * kF32},
+    MemoryStage st{"heads", {msa_rep,
+                             {"distogram logits, half logits and transpose (fp32)", 3 * rows * L * bins * kF32},
                              {"pair columns", rows * L * cz * dt}}};
     if (T > 0 && options.template_cache) st.items.push_back({"(template cache freed)", -template_reps});
     plan.stages.push_back(st);

@@ -5,7 +5,9 @@
 //               recycled first MSA row and, when cached, the template stack's output [T, L, L, c_t];
 //   stages      for every stage of a pass (embeddings, template stack, extra-MSA stack, Evoformer, structure
 //               module, heads), the buffers it adds and the temporaries of its largest module at the run's chunk
-//               sizes, as the model code allocates them.
+//               sizes, as the model code allocates them; without the template cache the template stage holds one
+//               template representation [L, L, c_t] and the online softmax state of the streamed pointwise
+//               attention instead of the stack of all templates.
 // The peak is the stage with the largest persistent + stage bytes, plus the backend's own scratch (operation
 // workspaces the model does not see), which the caller gives.
 #pragma once
@@ -41,7 +43,7 @@ struct MemoryStage {
 struct MemoryPlanOptions {
   core::DType dtype = core::DType::F32;  // the trunk's activation dtype (--precision)
   runtime::ChunkConfig chunks;
-  bool template_cache = true;            // the template stack's output kept across recycles
+  bool template_cache = true;            // the template stack's output kept across recycles (off: streamed)
   int64_t backend_scratch = 0;           // bytes a backend adds inside operations (CUDA: its workspace budget)
 };
 

@@ -80,12 +80,14 @@ StructureOutputs run_structure_module(runtime::ExecutionContext& ctx, const Para
   AXF_CHECK(c.num_layer > 0 && c.num_layer_in_transition > 0, "structure module: num_layer ", c.num_layer,
             ", num_layer_in_transition ", c.num_layer_in_transition);
 
-  // generate_affines: single_layer_norm -> initial_act; initial_projection -> act; pair_layer_norm -> act_2d.
+  // generate_affines: single_layer_norm -> initial_act; initial_projection -> act; pair_layer_norm -> act_2d, in the
+  // compute dtype (bf16 in bf16 runs: the largest buffer of the module at long lengths); IPA reads it in fp32
+  // arithmetic, its attention_2d logits are fp32.
   Tensor initial_act = be.empty(single.shape());
   layer_norm(be, sm.sub("single_layer_norm"), single, initial_act);
   Tensor act = be.empty({L, cs});
   linear(be, sm.sub("initial_projection"), initial_act, act);
-  Tensor act_2d = be.empty(pair.shape());
+  Tensor act_2d = be.empty(pair.shape(), ctx.dtype());
   layer_norm(be, sm.sub("pair_layer_norm"), pair, act_2d);
   const IpaPairTerms pair_terms = ipa_pair_terms(ctx, ipa, c, act_2d);
   const Tensor mask = be.upload(seq_mask.to(core::DType::F32));

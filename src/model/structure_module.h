@@ -23,7 +23,8 @@ struct StructureOutputs {
   Tensor trajectory;            // [num_layer, L, 7] backbone affines per iteration (quaternion, translation in A)
 };
 
-// single [L, c_s], pair [L, L, c_z] on the backend's device; aatype [L] int32 host; seq_mask [L] host.
+// single [L, c_s] fp32, pair [L, L, c_z] in ctx.dtype(), both on the backend's device; aatype [L] int32 host; seq_mask
+// [L] host. The normalised pair (the module's largest buffer) is kept in ctx.dtype(), the rest in fp32.
 StructureOutputs run_structure_module(runtime::ExecutionContext& ctx, const Params& params, const ModelConfig& cfg,
                                       const Tensor& single, const Tensor& pair, const Tensor& aatype,
                                       const Tensor& seq_mask);

@@ -234,45 +234,162 @@ Tensor template_pair_features(const TemplateConfig& cfg, const TemplateBatch& ba
 
 namespace {
 
-// SingleTemplateEmbedding of every present template -> [T', L, L, c_t] in ctx.dtype(): embedding2d of the
-// device-computed features (fused, no [L, L, 88] tensor), the template pair stack, the output LayerNorm.
-Tensor single_template_stack(runtime::ExecutionContext& ctx, const Scope& scope, const TemplateConfig& cfg,
-                             const TemplateBatch& batch, const std::vector<int64_t>& present, const Tensor& pair_mask,
-                             int64_t L) {
-  backend::Backend& be = ctx.backend();
+// Parameters and per-call constants of SingleTemplateEmbedding (embedding2d of the device-computed features, the
+// template pair stack, the output LayerNorm).
+struct SingleTemplate {
+  Scope stack, out_norm;
+  backend::TemplatePairFeatureArgs features;  // everything but the template's residue inputs and the output rows
+};
+
+SingleTemplate single_template_setup(const Scope& scope, const TemplateConfig& cfg) {
   const Scope single = scope.sub("single_template_embedding");
   const Scope embedding2d = single.sub("embedding2d");
-  const Scope out_norm = single.sub("output_layer_norm");
-  const Scope stack = single.sub("template_pair_stack").sub("__layer_stack_no_state");
+  SingleTemplate st{single.sub("template_pair_stack").sub("__layer_stack_no_state"), single.sub("output_layer_norm"),
+                    {}};
   const Tensor emb_w = embedding2d["weights"];
   const int64_t ct = cfg.num_channels(), F = num_features(cfg);
   AXF_CHECK(emb_w.ndim() == 2 && emb_w.size(0) == F && emb_w.size(1) == ct, "template embedding: embedding2d ",
             emb_w.describe(), ", expected [", F, ", ", ct, "]");
+  dgram_breaks(cfg.dgram_features, st.features.dgram_lower, st.features.dgram_upper);
+  st.features.use_unit_vector = cfg.use_template_unit_vector;
+  st.features.w = emb_w;
+  st.features.bias = embedding2d["bias"];
+  return st;
+}
+
+// act [L, L, c_t] <- SingleTemplateEmbedding of template t: embedding2d of the features (fused, no [L, L, 88]
+// tensor, by row chunks), the template pair stack, the output LayerNorm.
+void single_template_embedding(runtime::ExecutionContext& ctx, SingleTemplate& st, const TemplateConfig& cfg,
+                               const TemplateBatch& batch, int64_t t, const Tensor& pair_mask, Tensor& act) {
+  backend::Backend& be = ctx.backend();
+  backend::TemplatePairFeatureArgs& args = st.features;
+  const TemplateResidueInputs res = template_residue_inputs(batch, t);
+  args.pseudo_beta = be.upload(res.pseudo_beta);
+  args.pseudo_beta_mask = be.upload(res.pseudo_beta_mask);
+  args.ca = be.upload(res.ca);
+  args.rotation = be.upload(res.rotation);
+  args.backbone_mask = be.upload(res.backbone_mask);
+  args.aatype = be.upload(res.aatype);
+  runtime::for_each_chunk(act.size(0), ctx.chunks().template_rows, [&](int64_t begin, int64_t end) {
+    args.out = act.slice(0, begin, end);
+    args.row_begin = begin;
+    be.template_pair_features(args);
+  });
+  args.out = Tensor();
+  template_pair_stack(ctx, st.stack, cfg.template_pair_stack, act, pair_mask);
+  be.layer_norm(act, st.out_norm["scale"], st.out_norm["offset"], act);
+}
+
+// SingleTemplateEmbedding of every present template -> [T', L, L, c_t] in ctx.dtype().
+Tensor single_template_stack(runtime::ExecutionContext& ctx, const Scope& scope, const TemplateConfig& cfg,
+                             const TemplateBatch& batch, const std::vector<int64_t>& present, const Tensor& pair_mask,
+                             int64_t L) {
+  SingleTemplate st = single_template_setup(scope, cfg);
   const int64_t num_present = static_cast<int64_t>(present.size());
-  backend::TemplatePairFeatureArgs args;
-  dgram_breaks(cfg.dgram_features, args.dgram_lower, args.dgram_upper);
-  args.use_unit_vector = cfg.use_template_unit_vector;
-  args.w = emb_w;
-  args.bias = embedding2d["bias"];
-  Tensor reps = be.empty({num_present, L, L, ct}, ctx.dtype());
+  Tensor reps = ctx.backend().empty({num_present, L, L, cfg.num_channels()}, ctx.dtype());
   for (int64_t p = 0; p < num_present; ++p) {
-    const TemplateResidueInputs res = template_residue_inputs(batch, present[p]);
-    args.pseudo_beta = be.upload(res.pseudo_beta);
-    args.pseudo_beta_mask = be.upload(res.pseudo_beta_mask);
-    args.ca = be.upload(res.ca);
-    args.rotation = be.upload(res.rotation);
-    args.backbone_mask = be.upload(res.backbone_mask);
-    args.aatype = be.upload(res.aatype);
     Tensor act = reps.select(0, p);
-    runtime::for_each_chunk(L, ctx.chunks().template_rows, [&](int64_t begin, int64_t end) {
-      args.out = act.slice(0, begin, end);
-      args.row_begin = begin;
-      be.template_pair_features(args);
-    });
-    template_pair_stack(ctx, stack, cfg.template_pair_stack, act, pair_mask);
-    be.layer_norm(act, out_norm["scale"], out_norm["offset"], act);
+    single_template_embedding(ctx, st, cfg, batch, present[p], pair_mask, act);
   }
   return reps;
+}
+
+// TemplatePointwiseAttention (Alg. 17) over the stacked representations reps [T', L, L, c_t]: batch = (i, j), one
+// query, keys = templates, by row chunks.
+void batched_pointwise_attention(runtime::ExecutionContext& ctx, const Scope& attention, const AttentionConfig& att,
+                                 const Tensor& reps, const Tensor& key_mask, Tensor& pair) {
+  backend::Backend& be = ctx.backend();
+  const int64_t L = pair.size(0), cz = pair.size(2), num_present = reps.size(0), ct = reps.size(3);
+  runtime::for_each_chunk(L, ctx.chunks().template_rows, [&](int64_t begin, int64_t end) {
+    const int64_t rows = end - begin, B = rows * L;
+    Tensor part = pair.slice(0, begin, end);
+    Tensor query = be.empty({rows, L, cz}, ctx.dtype());
+    be.copy(part, query);  // the query is the pair itself, which is updated in place
+    Tensor memory = be.empty({rows, L, num_present, ct}, ctx.dtype());
+    be.copy(reps.slice(1, begin, end).permute({1, 2, 0, 3}), memory);
+    AttentionInputs in;
+    in.q_data = query.reshape({B, 1, cz});
+    in.m_data = memory.reshape({B, num_present, ct});
+    in.key_mask = key_mask;
+    if (part.is_contiguous()) {
+      Tensor residual = part.reshape({B, 1, cz});
+      gated_attention_add(ctx, attention, att, in, residual);
+    } else {
+      Tensor update = be.empty({B, 1, cz}, ctx.dtype());
+      be.fill(update, 0.f);
+      gated_attention_add(ctx, attention, att, in, update);
+      be.add(part, update.reshape({rows, L, cz}));
+    }
+  });
+}
+
+// TemplatePointwiseAttention (Alg. 17) streamed over the present templates (no template cache): one template
+// representation [L, L, c_t] alive at a time, folded into an online softmax over templates per (i, j, head)
+// (Backend::attention_accumulate; m, l [L, L, H] fp32, acc [L, L, H*dv] in ctx.dtype()) by row chunks, so only
+// the chunk's q, k and v are temporaries; after the last template acc / l, the gate (when configured) and the
+// output projection are added into the pair rows. Templates enter in order, which the softmax does not see.
+void streamed_template_attention(runtime::ExecutionContext& ctx, const Scope& scope, const TemplateConfig& cfg,
+                                 const AttentionConfig& att, const TemplateBatch& batch,
+                                 const std::vector<int64_t>& present, const Tensor& pair_mask, Tensor& pair) {
+  backend::Backend& be = ctx.backend();
+  const core::DType dt = ctx.dtype();
+  const int64_t L = pair.size(0), cz = pair.size(2), ct = cfg.num_channels();
+  const int64_t H = att.num_head, kd = att.key_dim / H, vd = att.value_dim / H;
+  const int64_t rows_chunk = ctx.chunks().template_rows;
+  const Scope attention = scope.sub("attention");
+  const Tensor query_w = attention.matrix("query_w"), key_w = attention.matrix("key_w");
+  const Tensor value_w = attention.matrix("value_w");
+  AXF_CHECK(query_w.size(0) == cz && key_w.size(0) == ct && value_w.size(0) == ct && query_w.size(1) == H * kd &&
+                key_w.size(1) == H * kd && value_w.size(1) == H * vd,
+            "template attention '", attention.path(), "': query_w ", query_w.describe(), ", key_w ", key_w.describe(),
+            ", value_w ", value_w.describe(), " for c_z=", cz, ", c_t=", ct, ", ", H, " heads of ", kd, "/", vd);
+
+  Tensor m = be.empty({L, L, H}, core::DType::F32);
+  Tensor l = be.empty({L, L, H}, core::DType::F32);
+  Tensor acc = be.empty({L, L, H * vd}, dt);
+  be.fill(m, -INFINITY);  // the empty state; l and acc are written by the first template
+
+  SingleTemplate st = single_template_setup(scope, cfg);
+  Tensor act = be.empty({L, L, ct}, dt);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(kd));
+  for (int64_t t : present) {
+    single_template_embedding(ctx, st, cfg, batch, t, pair_mask, act);
+    runtime::for_each_chunk(L, rows_chunk, [&](int64_t begin, int64_t end) {
+      const int64_t B = (end - begin) * L;
+      Tensor q = be.empty({B, H, kd}, dt), k = be.empty({B, H, kd}, dt), v = be.empty({B, H, vd}, dt);
+      be.linear({pair.slice(0, begin, end), query_w, Tensor(), q.reshape({end - begin, L, H * kd})});
+      const Tensor rep = act.slice(0, begin, end);
+      be.linear({rep, key_w, Tensor(), k.reshape({end - begin, L, H * kd})});
+      be.linear({rep, value_w, Tensor(), v.reshape({end - begin, L, H * vd})});
+      backend::OnlineAttentionArgs args;  // in the chunk's scope: q, k, v are freed before the next template's stack
+      args.scale = scale;
+      args.q = q;
+      args.k = k;
+      args.v = v;
+      args.m = m.slice(0, begin, end).reshape({B, H});
+      args.l = l.slice(0, begin, end).reshape({B, H});
+      args.acc = acc.slice(0, begin, end).reshape({B, H, vd});
+      be.attention_accumulate(args);
+    });
+  }
+  act = Tensor();
+
+  const Tensor w_out = attention["output_w"].reshape({H * vd, cz});
+  runtime::for_each_chunk(L, rows_chunk, [&](int64_t begin, int64_t end) {
+    const int64_t rows = end - begin, B = rows * L;
+    Tensor part = pair.slice(0, begin, end);
+    Tensor out = acc.slice(0, begin, end).reshape({B, H, vd});
+    be.attention_normalize(out, l.slice(0, begin, end).reshape({B, H}), out);
+    if (att.gating) {
+      Tensor gate = be.empty({rows, L, H * vd}, dt);
+      be.linear({part, attention.matrix("gating_w"), attention["gating_b"].reshape({H * vd}), gate});
+      Tensor gated = out.reshape({rows, L, H * vd});
+      be.sigmoid_mul(gated, gate);
+    }
+    backend::LinearArgs proj{out.reshape({rows, L, H * vd}), w_out, attention["output_b"], part};
+    proj.accumulate = true;
+    be.linear(proj);
+  });
 }
 
 }  // namespace
@@ -303,11 +420,16 @@ void template_embedding_add(runtime::ExecutionContext& ctx, const Scope& scope, 
   }
   if (!(mask_sum > 0) || present.empty()) return;
   const int64_t num_present = static_cast<int64_t>(present.size());
-  const int64_t ct = cfg.num_channels(), rows_chunk = ctx.chunks().template_rows;
+  const int64_t ct = cfg.num_channels();
+  const AttentionConfig att = ModelConfig::resolved(cfg.attention, static_cast<int>(cz), static_cast<int>(ct));
 
+  if (!cache) {
+    streamed_template_attention(ctx, scope, cfg, att, batch, present, pair_mask, pair);
+    return;
+  }
   // SingleTemplateEmbedding for every present template -> [T', L, L, c_t], or the cached result of an earlier pass.
   Tensor reps, key_mask;
-  if (cache && cache->valid()) {
+  if (cache->valid()) {
     reps = cache->reps;
     key_mask = cache->key_mask;
     AXF_CHECK(reps.ndim() == 4 && reps.size(0) == num_present && reps.size(1) == L && reps.size(2) == L &&
@@ -319,36 +441,10 @@ void template_embedding_add(runtime::ExecutionContext& ctx, const Scope& scope, 
     std::vector<float> present_mask(static_cast<size_t>(num_present));
     for (int64_t p = 0; p < num_present; ++p) present_mask[p] = template_mask[present[p]];
     key_mask = be.upload(Tensor::from_vector({1, num_present}, present_mask));
-    if (cache) {
-      cache->reps = reps;
-      cache->key_mask = key_mask;
-    }
+    cache->reps = reps;
+    cache->key_mask = key_mask;
   }
-
-  // TemplatePointwiseAttention (Alg. 17): batch = (i, j), one query, keys = templates.
-  const AttentionConfig att = ModelConfig::resolved(cfg.attention, static_cast<int>(cz), static_cast<int>(ct));
-  const Scope attention = scope.sub("attention");
-  runtime::for_each_chunk(L, rows_chunk, [&](int64_t begin, int64_t end) {
-    const int64_t rows = end - begin, B = rows * L;
-    Tensor part = pair.slice(0, begin, end);
-    Tensor query = be.empty({rows, L, cz}, ctx.dtype());
-    be.copy(part, query);  // the query is the pair itself, which is updated in place
-    Tensor memory = be.empty({rows, L, num_present, ct}, ctx.dtype());
-    be.copy(reps.slice(1, begin, end).permute({1, 2, 0, 3}), memory);
-    AttentionInputs in;
-    in.q_data = query.reshape({B, 1, cz});
-    in.m_data = memory.reshape({B, num_present, ct});
-    in.key_mask = key_mask;
-    if (part.is_contiguous()) {
-      Tensor residual = part.reshape({B, 1, cz});
-      gated_attention_add(ctx, attention, att, in, residual);
-    } else {
-      Tensor update = be.empty({B, 1, cz}, ctx.dtype());
-      be.fill(update, 0.f);
-      gated_attention_add(ctx, attention, att, in, update);
-      be.add(part, update.reshape({rows, L, cz}));
-    }
-  });
+  batched_pointwise_attention(ctx, scope.sub("attention"), att, reps, key_mask, pair);
 }
 
 }  // namespace axf::model

@@ -18,6 +18,9 @@
 // mask sums to 0. Templates whose mask is 0 receive exactly zero attention weight, so they are not embedded.
 // The features are computed on the device (Backend::template_pair_features, fused with embedding2d) from
 // per-residue inputs; act_t does not depend on recycling, so a TemplateStackCache keeps it across recycles.
+// Without a cache the pointwise attention is streamed over the templates: each act_t is folded into an online
+// softmax over templates (Backend::attention_accumulate) as soon as it is computed, so one [L, L, c_t] template
+// representation is alive instead of T; the result equals the batched one up to rounding.
 #pragma once
 
 #include <vector>
@@ -65,7 +68,9 @@ struct TemplateStackCache {
 // scope: ".../evoformer/template_embedding". batch: host tensors [T, L, ...]. pair_mask [L, L] (seq_mask outer
 // product, on the device). pair [L, L, c_z] on the device: the template embedding is added in place.
 // Features and pointwise attention are chunked over rows by ctx.chunks().template_rows. With a cache, the
-// template stack runs only when the cache is empty and fills it; later calls reuse it.
+// template stack runs only when the cache is empty and fills it ([T', L, L, c_t]); later calls reuse it. Without
+// one (cache == nullptr), the templates are streamed: one representation, the online softmax state m, l
+// [L, L, H] fp32 and acc [L, L, H*dv] in ctx.dtype() are alive, plus a row chunk's q, k, v.
 void template_embedding_add(runtime::ExecutionContext& ctx, const Scope& scope, const TemplateConfig& cfg,
                             const TemplateBatch& batch, const Tensor& pair_mask, Tensor& pair,
                             TemplateStackCache* cache = nullptr);

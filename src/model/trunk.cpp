@@ -21,9 +21,8 @@ TrunkOutputs run_trunk(runtime::ExecutionContext& ctx, const Params& params, con
   const DeviceInputs d = cache ? *cache->inputs : upload_inputs(ctx, cfg, in);
   AXF_CHECK(d.target_feat.size(0) == L && d.msa_feat.size(0) == S && d.extra_msa.size(0) == E,
             "trunk: the cached device inputs are for other model inputs (one TrunkCache per prediction)");
-  // The representations: allocated once, updated in place by every module; the pair reuses the recycled pair's
-  // buffer when the caller allows it.
-  Tensor msa = be.empty({S + T_rows, L, cfg.msa_channel}, ctx.dtype());
+  // The representations: allocated once, updated in place by every module (the MSA after the template and
+  // extra-MSA stacks); the pair reuses the recycled pair's buffer when the caller allows it.
   const Shape pair_shape = {L, L, cfg.pair_channel};
   const bool reuse = cache && cache->reuse_recycled_pair && cfg.recycle_features && prev.prev_pair.defined() &&
                      prev.prev_pair.shape() == pair_shape && prev.prev_pair.dtype() == ctx.dtype() &&
@@ -31,7 +30,7 @@ TrunkOutputs run_trunk(runtime::ExecutionContext& ctx, const Params& params, con
   Tensor pair = reuse ? prev.prev_pair : be.empty(pair_shape, ctx.dtype());
   {
     runtime::StageTimer timer(ctx, "embeddings");
-    embed_inputs(ctx, evo, cfg, d, in.aatype, prev, msa, pair);
+    embed_pair(ctx, evo, cfg, d, in.aatype, prev, pair);
   }
   if (cfg.templates.enabled && in.templates.count() > 0) {
     runtime::StageTimer timer(ctx, "template embedding");
@@ -51,10 +50,15 @@ TrunkOutputs run_trunk(runtime::ExecutionContext& ctx, const Params& params, con
     evoformer_stack(ctx, evo.sub("extra_msa_stack"), cfg.evoformer, cfg.extra_msa_stack_num_block, true, extra,
                     d.extra_msa_mask, pair, d.pair_mask, "extra MSA stack");
   }
-  if (T_rows > 0) {
+  // The MSA only now: the template and extra-MSA stacks never read it (embedders.h).
+  Tensor msa = be.empty({S + T_rows, L, cfg.msa_channel}, ctx.dtype());
+  {
     runtime::StageTimer timer(ctx, "embeddings");
-    Tensor rows = msa.slice(0, S, S + T_rows);
-    template_torsion_embedder(ctx, evo, in.templates, rows);
+    embed_msa(ctx, evo, cfg, d, prev, msa);
+    if (T_rows > 0) {
+      Tensor rows = msa.slice(0, S, S + T_rows);
+      template_torsion_embedder(ctx, evo, in.templates, rows);
+    }
   }
   evoformer_stack(ctx, evo.sub("evoformer_iteration"), cfg.evoformer, cfg.evoformer_num_block, false, msa, d.msa_mask,
                   pair, d.pair_mask, "Evoformer stack");

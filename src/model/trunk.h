@@ -23,7 +23,8 @@ struct TrunkOutputs {
 
 // What the trunk computes from the model inputs alone, kept by its caller across the recycling passes of ONE
 // prediction: the uploaded inputs, and the template stack outputs ([T', L, L, c_t] in ctx.dtype(), exact to
-// reuse) unless cache_templates is off (memory-lean runs: they stay allocated through the Evoformer stacks).
+// reuse; they stay allocated through the Evoformer stacks) unless cache_templates is off (memory-lean runs: the
+// templates are then streamed through the pointwise attention one at a time, every pass; the same up to rounding).
 struct TrunkCache {
   bool cache_templates = true;
   // The pass's pair representation is built in prev.prev_pair's buffer (the previous pass's pair, consumed: its

@@ -65,6 +65,18 @@ OpCost attention_cost(const backend::AttentionArgs& a) {
                                               tensor_bytes(a.gate) + tensor_bytes(a.out)};
 }
 
+OpCost attention_accumulate_cost(const backend::OnlineAttentionArgs& a) {
+  const double rows = a.q.defined() ? static_cast<double>(a.q.size(0) * a.q.size(1)) : 0.0;
+  const double D = a.q.defined() ? static_cast<double>(a.q.size(2)) : 0.0;
+  const double Dv = a.v.defined() ? static_cast<double>(a.v.size(2)) : 0.0;
+  return {2.0 * rows * (D + Dv), tensor_bytes(a.q) + tensor_bytes(a.k) + tensor_bytes(a.v) +
+                                     2.0 * (tensor_bytes(a.m) + tensor_bytes(a.l) + tensor_bytes(a.acc))};
+}
+
+OpCost attention_normalize_cost(const Tensor& acc, const Tensor& l, const Tensor& out) {
+  return {num(acc), tensor_bytes(acc) + tensor_bytes(l) + tensor_bytes(out)};
+}
+
 OpCost triangle_multiply_cost(const backend::TriangleMultiplyArgs& a) {
   const double C = static_cast<double>(a.left.size(0)), L = static_cast<double>(a.left.size(1));
   const double R = static_cast<double>(a.out.size(0));
@@ -175,6 +187,11 @@ Tensor CountingBackend::download(const Tensor& t) {
   return inner_.download(t);
 }
 
+void CountingBackend::download_to(const Tensor& t, Tensor& host_dst) {
+  tallies_.download_bytes += tensor_bytes(t);
+  inner_.download_to(t, host_dst);
+}
+
 void CountingBackend::copy(const Tensor& src, Tensor& dst) {
   tallies_.add("copy", copy_cost(src, dst));
   inner_.copy(src, dst);
@@ -234,6 +251,16 @@ void CountingBackend::gemm(const Tensor& a, bool trans_a, const Tensor& b, bool 
 void CountingBackend::attention(const backend::AttentionArgs& args) {
   tallies_.add("attention", attention_cost(args));
   inner_.attention(args);
+}
+
+void CountingBackend::attention_accumulate(const backend::OnlineAttentionArgs& args) {
+  tallies_.add("attention_accumulate", attention_accumulate_cost(args));
+  inner_.attention_accumulate(args);
+}
+
+void CountingBackend::attention_normalize(const Tensor& acc, const Tensor& l, Tensor& out) {
+  tallies_.add("attention_normalize", attention_normalize_cost(acc, l, out));
+  inner_.attention_normalize(acc, l, out);
 }
 
 void CountingBackend::gated_add(Tensor& dst, const Tensor& src, const Tensor& gate_logits) {

@@ -43,6 +43,10 @@ OpCost linear_cost(const backend::LinearArgs& a);
 OpCost gemm_cost(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, const Tensor& c, float beta);
 // 2*B*H*Q*K*(D + Dv) FLOPs (QK^T and PV); bytes q + k + v + key_mask + bias + gate + out.
 OpCost attention_cost(const backend::AttentionArgs& a);
+// One online-softmax step over B*H rows: 2*B*H*(D + Dv) FLOPs (the score and the rescaled update); bytes q, k, v,
+// m and l read and written, acc read and written. attention_normalize: B*H*Dv FLOPs, acc + l + out.
+OpCost attention_accumulate_cost(const backend::OnlineAttentionArgs& a);
+OpCost attention_normalize_cost(const Tensor& acc, const Tensor& l, const Tensor& out);
 // rows R of out, C channels, L residues: 2*C*R*L*L FLOPs; bytes (C*R*L + C*L*L) inputs + R*L*C out.
 OpCost triangle_multiply_cost(const backend::TriangleMultiplyArgs& a);
 // rows R, S sequences, A x Bc outer channels, Cz out: 2*S*R*L*A*Bc + 2*R*L*A*Bc*Cz FLOPs;
@@ -101,6 +105,7 @@ class CountingBackend final : public backend::Backend {
   Tensor empty(const core::Shape& shape, core::DType dtype) override { return tracked(inner_.empty(shape, dtype)); }
   Tensor upload(const Tensor& host) override;
   Tensor download(const Tensor& t) override;
+  void download_to(const Tensor& t, Tensor& host_dst) override;
   void copy(const Tensor& src, Tensor& dst) override;
   void fill(Tensor& t, float value) override;
   void synchronize() override { inner_.synchronize(); }
@@ -119,6 +124,8 @@ class CountingBackend final : public backend::Backend {
             float beta) override;
 
   void attention(const backend::AttentionArgs& args) override;
+  void attention_accumulate(const backend::OnlineAttentionArgs& args) override;
+  void attention_normalize(const Tensor& acc, const Tensor& l, Tensor& out) override;
   void triangle_multiply(const backend::TriangleMultiplyArgs& args) override;
   void gated_transpose(const backend::GatedTransposeArgs& args) override;
   void outer_product_mean(const backend::OuterProductMeanArgs& args) override;

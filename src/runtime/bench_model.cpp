@@ -57,6 +57,7 @@ ModelRun bench_model(backend::Backend& be, const BenchOptions& opt, const BenchP
   const auto start = std::chrono::steady_clock::now();
   model::RecyclingOptions recycling;
   recycling.num_recycle = opt.recycles;
+  recycling.cache_template_stack = opt.template_cache;
   const model::AlphaFoldResult result = model::run_alphafold(ctx, bp.params, cfg, inputs, recycling);
   model::HeadOutputs heads;
   {
@@ -77,6 +78,7 @@ ModelRun bench_model(backend::Backend& be, const BenchOptions& opt, const BenchP
     model::MemoryPlanOptions mo;
     mo.dtype = ctx.dtype();
     mo.chunks = opt.chunks;
+    mo.template_cache = opt.template_cache;
     if (be.device() == core::Device::CUDA) {
       const model::RunShape shape{L, opt.msa, opt.extra, run.templates};
       mo.backend_scratch = model::cuda_backend_scratch(cfg, shape, opt.chunks, backend::kDefaultWorkspaceBytes);
@@ -91,7 +93,7 @@ ModelRun bench_model(backend::Backend& be, const BenchOptions& opt, const BenchP
   row.name = "model";
   row.shape = "L=" + std::to_string(L) + " S=" + std::to_string(run.msa) + " E=" + std::to_string(run.extra) +
               " T=" + std::to_string(run.templates) + " blocks=" + std::to_string(run.blocks) +
-              " passes=" + std::to_string(run.passes);
+              " passes=" + std::to_string(run.passes) + (opt.template_cache ? "" : " templates streamed");
   row.length = L;
   row.time = summarize({seconds});
   row.flops = run.tallies.flops();

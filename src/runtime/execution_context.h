@@ -39,7 +39,8 @@ class ExecutionContext {
   const ChunkConfig& chunks() const { return chunks_; }
   void set_chunks(const ChunkConfig& c) { chunks_ = c; }
   // dtype of the trunk's activations (MSA, extra MSA, pair and their temporaries): F32, or BF16 on backends that
-  // compute in bf16 (fp32 accumulation and statistics). Masks, the structure module and outputs stay fp32.
+  // compute in bf16 (fp32 accumulation and statistics). Masks, the structure module (but for its normalised pair,
+  // in this dtype too) and outputs stay fp32.
   core::DType dtype() const { return dtype_; }
   void set_dtype(core::DType d) { dtype_ = d; }
   Timers& timers() { return timers_; }

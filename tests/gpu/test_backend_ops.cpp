@@ -444,8 +444,9 @@ void add_outer_product_mean_cases(std::vector<OpCase>& cs) {
   add("outer_product_mean_alphafold_widths", {16, 20, 32, 32, 128, 20, 0, false, false, 0});
 }
 
-// Structure module: the invariant point attention core and the backbone update (fp32 only). Frames are random unit
-// quaternions with translations of a few units; masks pad the last residues and drop random ones.
+// Structure module: the invariant point attention core and the backbone update. Frames are random unit quaternions
+// with translations of a few units; masks pad the last residues and drop random ones. IPA's bf16 variant is the
+// bf16 pair of a bf16 run (every other input and the output stay fp32); the backbone update is fp32 only.
 Tensor unit_affines(int64_t L, float translation_scale) {
   core::Random rng(next_seed());
   Tensor t = Tensor::empty({L, 7});
@@ -489,16 +490,18 @@ void add_ipa_case(std::vector<OpCase>& cs, const std::string& name, IpaSpec s) {
                     out_shape = {L, width + 3};
                     out_view = [width](const Tensor& t) { return t.slice(1, 1, 1 + width); };
                   }
-                  return std::vector<Arg>{in(rnd({L, H * s.sqk})),
-                                          in(rnd({L, H * (s.sqk + s.sv)})),
-                                          in(rnd({L, 3 * H * s.pqk})),
-                                          in(rnd({L, 3 * H * (s.pqk + s.pv)})),
-                                          in(unit_affines(L, 2.f)),
-                                          in(rnd(bias_shape), bias_view),
-                                          in(rnd(pair_shape), pair_view),
-                                          in(m),
-                                          in(pw),
-                                          out(rnd(out_shape), out_view)};
+                  Arg result = out(rnd(out_shape), out_view);
+                  result.keep_f32 = true;
+                  return std::vector<Arg>{in32(rnd({L, H * s.sqk})),
+                                          in32(rnd({L, H * (s.sqk + s.sv)})),
+                                          in32(rnd({L, 3 * H * s.pqk})),
+                                          in32(rnd({L, 3 * H * (s.pqk + s.pv)})),
+                                          in32(unit_affines(L, 2.f)),
+                                          in32(rnd(bias_shape), bias_view),
+                                          in(rnd(pair_shape), pair_view),  // bf16 in the bf16 variant
+                                          in32(m),
+                                          in32(pw),
+                                          result};
                 },
                 [s](Backend& be, Views& v) {
                   backend::IpaArgs a;
@@ -522,7 +525,7 @@ void add_ipa_case(std::vector<OpCase>& cs, const std::string& name, IpaSpec s) {
                   a.attention_2d_weight = static_cast<float>(std::sqrt(1.0 / 3.0));
                   be.invariant_point_attention(a);
                 },
-                1e-5, 0, false});  // fp32-only operation
+                1e-5, 0, true, 1e-5});  // bf16 variant: the same rounded pair on both, fp32 arithmetic
 }
 
 void add_structure_cases(std::vector<OpCase>& cs) {
@@ -603,6 +606,24 @@ TEST_F(CudaBackendBasics, UploadDownloadRoundTripsEveryDtype) {
     const Tensor view_back = be_->download(d.slice(1, 1, 3).transpose(0, 2));
     EXPECT_EQ(view_back.to_vector(), h.slice(1, 1, 3).transpose(0, 2).to_vector()) << core::dtype_name(t);
   }
+}
+
+TEST_F(CudaBackendBasics, DownloadToFillsRowsOfAHostTensor) {
+  const Tensor base = rnd({6, 5, 4}, 2.f);
+  const Tensor d = be_->upload(base);
+  Tensor host = Tensor::full({10, 5, 4}, -7.f);
+  Tensor rows = host.slice(0, 3, 9);
+  be_->download_to(d, rows);  // contiguous device source
+  EXPECT_EQ(host.slice(0, 3, 9).to_vector(), base.to_vector());
+  EXPECT_EQ(host.slice(0, 0, 3).to_vector(), Tensor::full({3, 5, 4}, -7.f).to_vector());  // untouched
+  EXPECT_EQ(host.slice(0, 9, 10).to_vector(), Tensor::full({1, 5, 4}, -7.f).to_vector());
+  Tensor t = Tensor::empty({4, 5, 6});
+  be_->download_to(d.permute({2, 1, 0}), t);  // a strided device view
+  EXPECT_EQ(t.to_vector(), base.permute({2, 1, 0}).contiguous().to_vector());
+  Tensor wrong = Tensor::empty({6, 5, 3});
+  EXPECT_THROW(be_->download_to(d, wrong), Error);
+  Tensor strided = host.slice(2, 0, 4).slice(1, 0, 4);  // not contiguous
+  EXPECT_THROW(be_->download_to(be_->upload(rnd({10, 4, 4})), strided), Error);
 }
 
 TEST_F(CudaBackendBasics, EmptyTensorsAreFine) {

@@ -1,6 +1,11 @@
-// The whole model with recycling: template coordinates moved rigidly change nothing, the early-stop metric is
-// AlphaFold-Multimer's, and recycling stops early when asked.
+// The whole model with recycling: template coordinates moved rigidly change nothing, the cached template stack and
+// the templates streamed every pass give the same prediction, the early-stop metric is AlphaFold-Multimer's, and
+// recycling stops early when asked.
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
 
 #include "model/alphafold.h"
 #include "support/model_test_support.h"
@@ -29,16 +34,26 @@ class AlphaFoldModel : public ::testing::Test {
   model::Params params_;
 };
 
-TEST_F(AlphaFoldModel, TemplateStackCacheGivesIdenticalPredictions) {
+// Without the template cache the templates are streamed through an online softmax (recomputed every pass): the
+// same prediction up to fp32 rounding.
+TEST_F(AlphaFoldModel, TemplateStackCacheAndStreamedTemplatesGiveTheSamePrediction) {
   const model::ModelInputs in = random_model_inputs(9, 4, 5, 2, 17);
   model::RecyclingOptions cached{2, 0.0};
   model::RecyclingOptions recomputed{2, 0.0};
   recomputed.cache_template_stack = false;
   const auto a = run(in, cached), b = run(in, recomputed);
   EXPECT_EQ(a.passes, 3);
-  EXPECT_EQ(to_doubles(a.structure.final_atom_positions), to_doubles(b.structure.final_atom_positions));
-  EXPECT_EQ(to_doubles(a.trunk.pair), to_doubles(b.trunk.pair));
-  EXPECT_EQ(a.ca_distance_change, b.ca_distance_change);
+  EXPECT_EQ(b.passes, 3);
+  const std::vector<double> pa = to_doubles(a.structure.final_atom_positions);
+  const std::vector<double> pb = to_doubles(b.structure.final_atom_positions);
+  ASSERT_EQ(pa.size(), pb.size());
+  double worst = 0;
+  for (size_t i = 0; i < pa.size(); ++i) worst = std::max(worst, std::fabs(pa[i] - pb[i]));
+  EXPECT_LT(worst, 1e-3) << "max atom deviation, Angstrom";
+  EXPECT_LT(max_rel_error(to_doubles(b.trunk.pair), to_doubles(a.trunk.pair)), 1e-5);
+  ASSERT_EQ(a.ca_distance_change.size(), b.ca_distance_change.size());
+  for (size_t i = 0; i < a.ca_distance_change.size(); ++i)
+    EXPECT_NEAR(a.ca_distance_change[i], b.ca_distance_change[i], 1e-3) << "recycle " << i;
 }
 
 TEST_F(AlphaFoldModel, RigidMotionOfTemplatesLeavesThePredictionUnchanged) {

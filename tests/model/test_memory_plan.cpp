@@ -1,14 +1,19 @@
 // The memory planner (model/memory_plan.h) against the measured high-water mark of the model's own buffers: a
 // whole prediction (two passes, heads) on the CPU backend through a CountingBackend, which tracks every tensor the
-// model allocates, must peak within 10% of the plan, unchunked, chunked and without the template cache.
+// model allocates, must peak within 10% of the plan, unchunked, chunked and without the template cache (templates
+// streamed: the peak does not grow with the number of templates); the structure module's buffers alone against its
+// stage.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include "model/alphafold.h"
 #include "model/heads.h"
 #include "model/memory_plan.h"
+#include "model/structure_module.h"
 #include "runtime/bench_cost.h"
 #include "support/model_test_support.h"
 #include "support/test_support.h"
@@ -107,11 +112,75 @@ TEST_F(MemoryPlan, TrunkStagesWithinTenPercentOfMeasuredPeak) {
   c.template_rows = 16;  // the template stage small: unchunked triangle attention peaks
   const Measured attention = measure(cfg_, dir_ / "params8.npz", in_, c, true);
   expect_within(attention, 0.10, "template rows 16, 8 bins");
-  EXPECT_EQ(attention.plan.stages[attention.plan.peak_stage].name, "extra-MSA stack");
+  // Unchunked triangle attention peaks in the Evoformer stack (the MSA, built after the extra-MSA stack, beside it).
+  const model::MemoryStage& peak = attention.plan.stages[attention.plan.peak_stage];
+  EXPECT_EQ(peak.name, "Evoformer stack");
+  bool triangle_attention = false;
+  for (const model::MemoryItem& i : peak.items) triangle_attention |= i.name.rfind("triangle attention", 0) == 0;
+  EXPECT_TRUE(triangle_attention);
   c.pair_rows = 40;  // and row chunks: the triangle multiplication's [c, L, L] projections peak
   c.msa_rows = 2;
   const Measured multiplication = measure(cfg_, dir_ / "params8.npz", in_, c, false);
   expect_within(multiplication, 0.10, "template rows 16, pair rows 40, no template cache, 8 bins");
+}
+
+// Without the template cache the templates are streamed: the template stage peaks (chunked rows, 8 bins) within 10%
+// of the plan, and two more templates add less than one template representation to the measured peak (the cached
+// stack would add two), as the plan says.
+TEST_F(MemoryPlan, StreamedTemplatesWithinTenPercentAndIndependentOfTheirNumber) {
+  cfg_.heads.distogram_num_bins = 8;
+  cfg_.heads.pae_num_bins = 8;
+  model::write_random_params(dir_ / "params8.npz", cfg_, 4);
+  runtime::ChunkConfig c;
+  c.template_rows = 24;
+  c.pair_rows = 40;
+  c.msa_rows = 2;
+  const model::ModelInputs four = random_model_inputs(L, 6, 10, 4, 19);
+  const Measured two_templates = measure(cfg_, dir_ / "params8.npz", in_, c, false);
+  const Measured four_templates = measure(cfg_, dir_ / "params8.npz", four, c, false);
+  expect_within(four_templates, 0.10, "4 templates streamed, template rows 24, pair rows 40, 8 bins");
+  const model::MemoryPlan& plan = four_templates.plan;
+  const model::MemoryStage& stage = plan.stages[plan.peak_stage];
+  ASSERT_EQ(stage.name, "template stack");
+  const int64_t rep = L * L * cfg_.templates.num_channels() * 4;
+  bool one_rep = false;
+  for (const model::MemoryItem& i : stage.items) {
+    EXPECT_EQ(i.name.find("[T, L, L"), std::string::npos) << i.name;
+    one_rep = one_rep || (i.name.rfind("template representation", 0) == 0 && i.bytes == rep);
+  }
+  EXPECT_TRUE(one_rep);
+  EXPECT_LT(four_templates.peak - two_templates.peak, rep);
+  EXPECT_LT(four_templates.plan.peak_bytes() - two_templates.plan.peak_bytes(), rep);
+  const Measured cached = measure(cfg_, dir_ / "params8.npz", four, c, true);
+  EXPECT_GT(cached.peak - four_templates.peak, 2 * rep) << "the cached stack holds all four representations";
+}
+
+// The structure module's own buffers (LayerNorm(pair) in the compute dtype, the fp32 attention_2d logits and the
+// small per-residue ones) against the plan's structure-module stage.
+TEST_F(MemoryPlan, StructureModuleWithinTenPercentOfItsStage) {
+  auto cpu = backend::make_cpu_backend();
+  runtime::bench::CountingBackend counting(*cpu);
+  parallel::SelfCommunicator comm;
+  runtime::ExecutionContext ctx(counting, comm);
+  const model::Params params = model::load_params(dir_ / "params.npz", cfg_, counting);
+  const Tensor single = counting.upload(random_tensor({L, cfg_.seq_channel}, 31));
+  const Tensor pair = counting.upload(random_tensor({L, L, cfg_.pair_channel}, 32));
+  const int64_t before = counting.live_bytes().live;
+  counting.reset_peak();
+  {
+    const model::StructureOutputs out =
+        model::run_structure_module(ctx, params, cfg_, single, pair, in_.aatype, in_.seq_mask);
+    EXPECT_TRUE(std::isfinite(out.final_atom_positions.to_vector()[0]));
+  }
+  const double measured = static_cast<double>(counting.live_bytes().peak - before);
+  const model::MemoryPlan plan = model::plan_memory(cfg_, {L, in_.num_msa(), in_.num_extra(), 2}, {});
+  const model::MemoryStage* stage = nullptr;
+  for (const model::MemoryStage& st : plan.stages)
+    if (st.name == "structure module") stage = &st;
+  ASSERT_NE(stage, nullptr);
+  const double predicted = static_cast<double>(stage->bytes());
+  std::printf("structure module: measured %.3f MB, stage %.3f MB\n", measured / 1e6, predicted / 1e6);
+  EXPECT_LT(std::fabs(predicted - measured) / measured, 0.10);
 }
 
 TEST(MemoryPlanShape, Bf16HalvesTheRepresentationsAndFindsTheLargestStage) {
@@ -131,6 +200,41 @@ TEST(MemoryPlanShape, Bf16HalvesTheRepresentationsAndFindsTheLargestStage) {
   };
   EXPECT_EQ(pair(a), 1024LL * 1024 * 128 * 4);
   EXPECT_EQ(pair(b), 1024LL * 1024 * 128 * 2);
+  // The structure module's normalised pair is in the compute dtype, its attention_2d logits fp32.
+  auto item = [](const model::MemoryPlan& p, const std::string& stage, const std::string& prefix) {
+    for (const model::MemoryStage& st : p.stages)
+      if (st.name == stage)
+        for (const model::MemoryItem& i : st.items)
+          if (i.name.rfind(prefix, 0) == 0) return i.bytes;
+    return int64_t{-1};
+  };
+  EXPECT_EQ(item(a, "structure module", "normalised pair"), 1024LL * 1024 * 128 * 4);
+  EXPECT_EQ(item(b, "structure module", "normalised pair"), 1024LL * 1024 * 128 * 2);
+  EXPECT_EQ(item(b, "structure module", "IPA pair logits"), 1024LL * 1024 * 12 * 4);
+}
+
+// Streamed templates at L = 10,000 in bf16: the template stage holds one [L, L, 64] representation (12.8 GB, not
+// the 51 GB of four) and the online softmax state (m, l fp32 [L, L, 4], acc bf16 [L, L, 64]), whatever T is.
+TEST(MemoryPlanShape, StreamedTemplatesHoldOneRepresentationAndTheSoftmaxState) {
+  const model::ModelConfig cfg = model::model_config("model_1_ptm");
+  model::MemoryPlanOptions o;
+  o.dtype = core::DType::BF16;
+  o.template_cache = false;
+  o.chunks.template_rows = o.chunks.pair_rows = 64;
+  const int64_t L = 10000;
+  auto stage_items = [&](int64_t T) {
+    const model::MemoryPlan p = model::plan_memory(cfg, {L, 512, 1024, T}, o);
+    for (const model::MemoryStage& st : p.stages)
+      if (st.name == "template stack") return st.items;
+    return std::vector<model::MemoryItem>{};
+  };
+  const std::vector<model::MemoryItem> four = stage_items(4);
+  ASSERT_GE(four.size(), 2u);
+  EXPECT_EQ(four[0].bytes, L * L * 64 * 2);
+  EXPECT_EQ(four[1].bytes, L * L * (2 * 4 * 4 + 64 * 2));
+  const std::vector<model::MemoryItem> one = stage_items(1);
+  ASSERT_EQ(one.size(), four.size());
+  for (size_t i = 0; i < four.size(); ++i) EXPECT_EQ(one[i].bytes, four[i].bytes) << four[i].name;
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // The structure module's backend operations on the CPU backend: invariant_point_attention against a literal
 // double-precision implementation of Suppl. Alg. 22 lines 4-10 (AlphaFold's feature order, textbook rotations),
-// with padded masks, strided views and poisoned outputs; backbone_update against QuatAffine::pre_compose; the
-// host fallback a backend without these operations inherits; argument checks.
+// with padded masks, strided views and poisoned outputs, and on a bf16 pair; backbone_update against
+// QuatAffine::pre_compose; the host fallback a backend without these operations inherits; argument checks.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -208,6 +208,45 @@ TEST(StructureOps, IpaMatchesLiteralAlgorithm22Core) {
   }
 }
 
+// A bf16 pair (a bf16 run's normalised pair) is read as its fp32 values: the result equals the literal reference and
+// the fp32 call on the rounded pair, contiguous and as a strided view; the host fallback takes it too.
+TEST(StructureOps, IpaAcceptsBf16Pair) {
+  auto cpu = backend::make_cpu_backend();
+  runtime::bench::CountingBackend counting(*cpu);
+  uint64_t seed = 800;
+  for (const auto& [name, spec] : ipa_specs()) {
+    SCOPED_TRACE(name);
+    IpaInputs in(spec, seed += 20);
+    // The pair buffer rounded to bf16, viewed as in.pair is; the same values in fp32 with the same strides.
+    const Tensor buffer = random_tensor(
+        spec.views ? Shape{spec.L + 1, spec.L, spec.cz + 4} : Shape{spec.L, spec.L, spec.cz}, seed + 7);
+    const Tensor bf16_buffer = buffer.to(core::DType::BF16), rounded_buffer = bf16_buffer.to(core::DType::F32);
+    auto view = [&](const Tensor& b) {
+      return spec.views ? b.slice(0, 1, 1 + spec.L).slice(2, 2, 2 + spec.cz) : b;
+    };
+    IpaInputs rounded = in;
+    rounded.pair = view(rounded_buffer);
+    rounded.out = Tensor::empty(in.out.shape());
+    cpu->invariant_point_attention(rounded.args());
+    const std::vector<double> want = ipa_core_reference(rounded);
+
+    IpaInputs half = in;
+    half.pair = view(bf16_buffer);
+    ASSERT_EQ(half.pair.dtype(), core::DType::BF16);
+    half.out = Tensor::full(in.out.shape(), std::numeric_limits<float>::quiet_NaN());
+    cpu->invariant_point_attention(half.args());
+    const std::vector<double> got = to_doubles(half.out);
+    for (double x : got) ASSERT_TRUE(std::isfinite(x)) << "output not written";
+    EXPECT_LT(max_rel_error(got, want), 1e-5);
+    EXPECT_LT(max_rel_error(got, to_doubles(rounded.out)), 1e-6);
+
+    IpaInputs fallback = half;
+    fallback.out = Tensor::full(in.out.shape(), std::numeric_limits<float>::quiet_NaN());
+    counting.Backend::invariant_point_attention(fallback.args());
+    EXPECT_EQ(to_doubles(fallback.out), got);
+  }
+}
+
 // A padded residue's frame, features and pair entries do not reach the other rows' outputs.
 TEST(StructureOps, IpaPaddedResiduesDoNotLeak) {
   auto cpu = backend::make_cpu_backend();
@@ -302,6 +341,16 @@ TEST(StructureOps, RejectsBadArguments) {
   a = in.args();
   a.mask = in.mask.to(core::DType::BF16);
   expect_error(a, "mask");
+  // Only the pair may be bf16.
+  a = in.args();
+  a.bias_2d = in.bias.to(core::DType::BF16);
+  expect_error(a, "bias_2d");
+  a = in.args();
+  a.q_scalar = in.q_scalar.to(core::DType::BF16);
+  expect_error(a, "q_scalar");
+  a = in.args();
+  a.pair = in.pair.to(core::DType::F16);
+  expect_error(a, "pair");
   a = in.args();
   a.out = Tensor::empty({5, in.width + 1});
   expect_error(a, "out");

@@ -1,6 +1,7 @@
 // Template pair features, template pair stack (Suppl. Alg. 16) and template embedding with pointwise attention
 // (Alg. 17) against literal double-precision implementations of AlphaFold's SingleTemplateEmbedding /
-// TemplateEmbedding; chunking, padding, masked templates and rigid motions of the templates change nothing.
+// TemplateEmbedding; chunking, padding, masked templates and rigid motions of the templates change nothing; the
+// pointwise attention streamed over the templates (no template cache) equals the batched one over the cached stack.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <functional>
 #include <set>
 #include <utility>
+#include <vector>
 
 #include "core/random.h"
 #include "model/template_embedding.h"
@@ -258,14 +260,20 @@ std::vector<double> minus(const std::vector<double>& a, const std::vector<double
 
 const std::string kTemplateScope = std::string(model::kRootScope) + "/evoformer/template_embedding";
 
+model::ModelConfig config_with_template_gating(bool gating) {
+  model::ModelConfig c = small_config();
+  c.templates.attention.gating = gating;
+  return c;
+}
+
 struct Fixture {
   std::unique_ptr<backend::Backend> backend = backend::make_cpu_backend();
   parallel::SelfCommunicator comm;
   runtime::ExecutionContext ctx{*backend, comm};
-  model::ModelConfig cfg = small_config();
+  model::ModelConfig cfg;
   model::Params params;
 
-  Fixture() {
+  explicit Fixture(model::ModelConfig config = small_config()) : cfg(std::move(config)) {
     EXPECT_TRUE(cfg.templates.enabled);
     add_random_params(params, cfg, kTemplateScope, 101);
   }
@@ -279,9 +287,18 @@ struct Fixture {
     c.template_rows = chunk;
     ctx.set_chunks(c);
   }
+  // Without a cache: the pointwise attention streamed over the templates.
   Tensor embed(const model::TemplateConfig& tc, const Templates& tp, const Tensor& pair, const Tensor& mask) {
     Tensor act = pair.clone();
     model::template_embedding_add(ctx, scope(), tc, tp.batch(), mask, act);
+    return act;
+  }
+  // With a (fresh) cache: the stack of all present templates, then the batched pointwise attention.
+  Tensor embed_batched(const model::TemplateConfig& tc, const Templates& tp, const Tensor& pair, const Tensor& mask,
+                       model::TemplateStackCache* cache = nullptr) {
+    model::TemplateStackCache fresh;
+    Tensor act = pair.clone();
+    model::template_embedding_add(ctx, scope(), tc, tp.batch(), mask, act, cache ? cache : &fresh);
     return act;
   }
 };
@@ -375,12 +392,76 @@ TEST(TemplateEmbedding, MatchesLiteralAlgorithmAndChunking) {
     ASSERT_GT(max_abs(want), 1e-2);
     for (int64_t chunk : {0, 1, 2, 3}) {
       f.set_chunks(chunk);
-      const Tensor out = f.embed(tc, tp, pair, mask);
-      EXPECT_TRUE(all_finite(out));
-      EXPECT_LT(max_rel_error(minus(to_doubles(out), to_doubles(pair)), want), 1e-5)
-          << "unit vector " << unit << " chunk " << chunk;
+      const Tensor streamed = f.embed(tc, tp, pair, mask);
+      const Tensor batched = f.embed_batched(tc, tp, pair, mask);
+      EXPECT_TRUE(all_finite(streamed));
+      EXPECT_TRUE(all_finite(batched));
+      EXPECT_LT(max_rel_error(minus(to_doubles(streamed), to_doubles(pair)), want), 1e-5)
+          << "streamed, unit vector " << unit << " chunk " << chunk;
+      EXPECT_LT(max_rel_error(minus(to_doubles(batched), to_doubles(pair)), want), 1e-5)
+          << "batched, unit vector " << unit << " chunk " << chunk;
     }
   }
+}
+
+// The pointwise attention streamed over the templates (an online softmax per (i, j, head), no template cache)
+// equals the batched attention over the cached stack and the literal reference: several templates with a masked
+// one between them, one present template among masked ones, a single template, and a gated attention (AlphaFold's
+// template attention has no gate; the streamed path supports one as the batched path does).
+TEST(TemplateEmbedding, StreamedOverTemplatesEqualsBatchedAttention) {
+  struct Case {
+    const char* name;
+    int64_t T, L;
+    std::vector<float> mask;
+    bool gating;
+    int64_t chunk;
+  };
+  const std::vector<Case> cases = {
+      {"four templates, the second masked", 4, 7, {1.f, 0.f, 1.f, 1.f}, false, 3},
+      {"one present template among masked ones", 3, 6, {0.f, 1.f, 0.f}, false, 0},
+      {"a single template", 1, 5, {1.f}, false, 2},
+      {"gated attention, one masked", 3, 6, {1.f, 1.f, 0.f}, true, 4},
+  };
+  uint64_t seed = 180;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Fixture f(config_with_template_gating(c.gating));
+    Templates tp = random_templates(c.T, c.L, seed += 3);
+    tp.mask = c.mask;
+    const Tensor pair = random_tensor({c.L, c.L, f.cfg.pair_channel}, seed + 1);
+    const Tensor mask = pair_mask(c.L, seed + 2);
+    model::TemplateConfig tc = f.cfg.templates;
+    tc.use_template_unit_vector = true;
+    const Vec want = minus(reference_embedding(f.scope(), tc, tp, to_doubles(pair), to_doubles(mask)),
+                           to_doubles(pair));
+    ASSERT_GT(max_abs(want), 1e-2);
+    f.set_chunks(c.chunk);
+    const Vec streamed = minus(to_doubles(f.embed(tc, tp, pair, mask)), to_doubles(pair));
+    const Vec batched = minus(to_doubles(f.embed_batched(tc, tp, pair, mask)), to_doubles(pair));
+    EXPECT_LT(max_rel_error(streamed, batched), 1e-5);
+    EXPECT_LT(max_rel_error(streamed, want), 1e-5);
+    EXPECT_LT(max_rel_error(batched, want), 1e-5);
+  }
+}
+
+// A filled cache is reused (the stack does not run again) and gives the fresh batched result bit for bit.
+TEST(TemplateEmbedding, CachedStackReusedBitForBit) {
+  Fixture f;
+  const int64_t L = 6, cz = f.cfg.pair_channel;
+  Templates tp = random_templates(3, L, 191);
+  tp.mask = {1.f, 0.f, 1.f};
+  const Tensor pair = random_tensor({L, L, cz}, 192);
+  const Tensor mask = pair_mask(L, 193);
+  f.set_chunks(4);
+  model::TemplateStackCache cache;
+  const Tensor first = f.embed_batched(f.cfg.templates, tp, pair, mask, &cache);
+  ASSERT_TRUE(cache.valid());
+  EXPECT_EQ(cache.reps.shape(), Shape({2, L, L, f.cfg.templates.num_channels()}));
+  const void* reps = cache.reps.raw_data();
+  const Tensor again = f.embed_batched(f.cfg.templates, tp, pair, mask, &cache);
+  EXPECT_EQ(cache.reps.raw_data(), reps);
+  EXPECT_EQ(again.to_vector(), first.to_vector());
+  EXPECT_EQ(f.embed_batched(f.cfg.templates, tp, pair, mask).to_vector(), first.to_vector());
 }
 
 TEST(TemplateEmbedding, MaskedTemplateChangesNothing) {

@@ -130,9 +130,9 @@ TEST_F(Trunk, MaskedPaddingLeavesRealPositionsUnchanged) {
   EXPECT_LT(max_rel_error(first, plain.first_row), 1e-4);
 }
 
-// The TrunkCache (device inputs and template stack kept across recycles) changes nothing: every pass equals the
-// uncached pass bit for bit, the template stack runs only in the first pass, and with cache_templates off nothing
-// of the template stack is kept.
+// The TrunkCache (device inputs and template stack kept across recycles) changes nothing: every pass equals a pass
+// that computes the template stack afresh bit for bit, the template stack runs only in the first pass, and with
+// cache_templates off nothing of the template stack is kept (the templates are streamed: the same up to rounding).
 TEST_F(Trunk, TemplateStackCacheIsExactAcrossRecycles) {
   const int64_t L = 12;
   const auto in = random_model_inputs(L, 5, 7, 2, 41);
@@ -145,13 +145,16 @@ TEST_F(Trunk, TemplateStackCacheIsExactAcrossRecycles) {
   model::RecyclingState prev = model::RecyclingState::zeros(ctx, cfg_, L);
   const void* cached_reps = nullptr;
   for (int pass = 0; pass < 3; ++pass) {
-    const model::TrunkOutputs plain = model::run_trunk(ctx, params_, cfg_, in, prev);
+    model::TrunkCache fresh;  // the template stack computed again in this pass
+    fresh.reuse_recycled_pair = false;
+    const model::TrunkOutputs plain = model::run_trunk(ctx, params_, cfg_, in, prev, &fresh);
     const model::TrunkOutputs cached = model::run_trunk(ctx, params_, cfg_, in, prev, &cache);
     const model::TrunkOutputs lean = model::run_trunk(ctx, params_, cfg_, in, prev, &no_templates);
     EXPECT_EQ(to_doubles(cached.pair), to_doubles(plain.pair)) << "pass " << pass;
     EXPECT_EQ(to_doubles(cached.single), to_doubles(plain.single)) << "pass " << pass;
     EXPECT_EQ(to_doubles(cached.msa_first_row), to_doubles(plain.msa_first_row)) << "pass " << pass;
-    EXPECT_EQ(to_doubles(lean.pair), to_doubles(plain.pair)) << "pass " << pass;
+    EXPECT_LT(max_rel_error(to_doubles(lean.pair), to_doubles(plain.pair)), 1e-5) << "pass " << pass;
+    EXPECT_LT(max_rel_error(to_doubles(lean.single), to_doubles(plain.single)), 1e-5) << "pass " << pass;
     ASSERT_TRUE(cache.templates.valid());
     EXPECT_EQ(cache.templates.reps.shape(), Shape({2, L, L, cfg_.templates.num_channels()}));
     EXPECT_EQ(cache.templates.reps.dtype(), ctx.dtype());
@@ -167,7 +170,8 @@ TEST_F(Trunk, TemplateStackCacheIsExactAcrossRecycles) {
 }
 
 // Recycling with the pair built in the previous pass's pair buffer (run_alphafold's way) equals recycling with a
-// fresh buffer per pass, bit for bit, over three passes; unchunked and in row blocks.
+// fresh buffer per pass, bit for bit, over three passes; unchunked and in row blocks (both with the template cache,
+// so the template attention runs the same way).
 TEST_F(Trunk, RecycledPairBufferReuseIsExact) {
   const int64_t L = 11;
   const auto in = random_model_inputs(L, 4, 6, 1, 43);
@@ -175,11 +179,12 @@ TEST_F(Trunk, RecycledPairBufferReuseIsExact) {
     runtime::ChunkConfig chunks;
     chunks.pair_rows = rows;
     runtime::ExecutionContext ctx(*backend_, comm_, chunks);
-    model::TrunkCache reuse;
+    model::TrunkCache reuse, no_reuse;
+    no_reuse.reuse_recycled_pair = false;
     model::RecyclingState fresh_prev = model::RecyclingState::zeros(ctx, cfg_, L);
     model::RecyclingState reuse_prev = model::RecyclingState::zeros(ctx, cfg_, L);
     for (int pass = 0; pass < 3; ++pass) {
-      const model::TrunkOutputs fresh = model::run_trunk(ctx, params_, cfg_, in, fresh_prev);
+      const model::TrunkOutputs fresh = model::run_trunk(ctx, params_, cfg_, in, fresh_prev, &no_reuse);
       const void* recycled = reuse_prev.prev_pair.raw_data();
       const model::TrunkOutputs reused = model::run_trunk(ctx, params_, cfg_, in, reuse_prev, &reuse);
       EXPECT_EQ(reused.pair.raw_data(), recycled) << "pass " << pass << ": the pair was not built in place";

@@ -32,6 +32,9 @@ class CpuBackend final : public Backend {
             float beta) override;
 
   void attention(const AttentionArgs& args) override;
+  // Online softmax over keys given one at a time (cpu_online_attention.cpp).
+  void attention_accumulate(const OnlineAttentionArgs& args) override;
+  void attention_normalize(const Tensor& acc, const Tensor& l, Tensor& out) override;
   void triangle_multiply(const TriangleMultiplyArgs& args) override;
   void gated_transpose(const GatedTransposeArgs& args) override;
   // Input features (cpu_features.cpp / cuda_features.cpp).

@@ -1,6 +1,7 @@
 // CPU backend: the structure module's invariant point attention core and backbone update (the reference for
 // kernels/invariant_point_attention.cu and kernels/backbone_update.cu). Logits, softmax and the scalar/point sums in
-// double from fp32 inputs; the pair-weighted sum as one fp32 [H, L] x [L, cz] product per query row.
+// double from fp32 inputs; the pair-weighted sum as one fp32 [H, L] x [L, cz] product per query row (a bf16 pair's
+// row widened to fp32 first).
 #include <cblas.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include "backend/frame_math.h"
 #include "backend/structure_ops.h"
 #include "core/error.h"
+#include "core/half_precision.h"
 
 namespace axf::backend::cpu {
 
@@ -28,7 +30,9 @@ void CpuBackend::invariant_point_attention(const IpaArgs& a) {
   const float* pw = a.point_weights.data<float>();
   const float* bias_2d = a.bias_2d.data<float>();
   const int64_t bs0 = a.bias_2d.stride(0), bs1 = a.bias_2d.stride(1);
-  const float* pair = a.pair.data<float>();
+  const bool pair_bf16 = a.pair.dtype() == DType::BF16;
+  const float* pair = pair_bf16 ? nullptr : a.pair.data<float>();
+  const uint16_t* pair_b = pair_bf16 ? a.pair.data<uint16_t>() : nullptr;
   const int64_t ps0 = a.pair.stride(0), ps1 = a.pair.stride(1);
   AXF_CHECK(L <= 1 || cz <= 1 || ps1 >= cz, "invariant point attention: rows of pair ", a.pair.describe(),
             " overlap");
@@ -58,6 +62,7 @@ void CpuBackend::invariant_point_attention(const IpaArgs& a) {
   {
     std::vector<double> w(static_cast<size_t>(L));
     std::vector<float> attn(static_cast<size_t>(H * L));  // this row's weights [H, L]
+    std::vector<float> pair_row(static_cast<size_t>(pair_bf16 ? L * cz : 0));  // a bf16 pair's row i in fp32
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < L; ++i) {
       const float* r = &rot[i * 9];
@@ -111,10 +116,17 @@ void CpuBackend::invariant_point_attention(const IpaArgs& a) {
         }
       }
       // result_attention_over_2d = einsum('hij,ijc->ihc', attn, pair) for this row: [H, L] x [L, cz].
-      if (cz > 0)
+      if (cz > 0 && pair_bf16) {
+        for (int64_t j = 0; j < L; ++j)
+          for (int64_t c = 0; c < cz; ++c) pair_row[j * cz + c] = core::bf16_to_float(pair_b[i * ps0 + j * ps1 + c]);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(H), static_cast<int>(cz),
+                    static_cast<int>(L), 1.0f, attn.data(), static_cast<int>(L), pair_row.data(),
+                    static_cast<int>(cz), 0.0f, orow + f_pair, static_cast<int>(cz));
+      } else if (cz > 0) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(H), static_cast<int>(cz),
                     static_cast<int>(L), 1.0f, attn.data(), static_cast<int>(L), pair + i * ps0,
                     static_cast<int>(L > 1 ? ps1 : cz), 0.0f, orow + f_pair, static_cast<int>(cz));
+      }
     }
   }
 }

@@ -166,6 +166,21 @@ Tensor CudaBackend::download(const Tensor& t) {
   return out;
 }
 
+void CudaBackend::download_to(const Tensor& t, Tensor& host_dst) {
+  AXF_CHECK(t.defined() && t.device() == core::Device::CUDA, "download_to of non-GPU tensor ", t.describe());
+  check_download_target(t, host_dst);
+  activate();
+  Tensor src = t;
+  if (!t.is_contiguous()) {
+    src = empty(t.shape(), t.dtype());
+    copy_views(t, src);
+  }
+  const size_t bytes = static_cast<size_t>(t.numel()) * core::dtype_size(t.dtype());
+  if (bytes > 0)
+    AXF_CUDA_CHECK(cudaMemcpyAsync(host_dst.raw_data(), src.raw_data(), bytes, cudaMemcpyDeviceToHost, ctx_->stream));
+  AXF_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream));
+}
+
 void CudaBackend::copy_views(const Tensor& src, Tensor& dst) {
   if (src.numel() == 0) return;
   if (src.dtype() == dst.dtype() && src.is_contiguous() && dst.is_contiguous()) {

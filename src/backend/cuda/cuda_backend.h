@@ -52,6 +52,7 @@ class CudaBackend final : public Backend {
   Tensor empty(const Shape& shape, DType dtype) override;
   Tensor upload(const Tensor& host) override;
   Tensor download(const Tensor& t) override;
+  void download_to(const Tensor& t, Tensor& host_dst) override;
   void copy(const Tensor& src, Tensor& dst) override;
   void fill(Tensor& t, float value) override;
   void synchronize() override;
@@ -70,6 +71,9 @@ class CudaBackend final : public Backend {
             float beta) override;
 
   void attention(const AttentionArgs& args) override;
+  // Online softmax over keys given one at a time (cuda_online_attention.cpp).
+  void attention_accumulate(const OnlineAttentionArgs& args) override;
+  void attention_normalize(const Tensor& acc, const Tensor& l, Tensor& out) override;
   void triangle_multiply(const TriangleMultiplyArgs& args) override;
   void gated_transpose(const GatedTransposeArgs& args) override;
   // Input features (cpu_features.cpp / cuda_features.cpp).

@@ -1,8 +1,9 @@
 // CUDA backend: the structure module's invariant point attention core (kernels/invariant_point_attention.cuh) and
-// backbone update (kernels/backbone_update.cuh), fp32 only; checks shared with the CPU backend
-// (backend/structure_ops.h).
+// backbone update (kernels/backbone_update.cuh), fp32 but for the IPA pair (fp32 or bf16); checks shared with the
+// CPU backend (backend/structure_ops.h).
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/cuda_rows.h"
 #include "backend/structure_ops.h"
 #include "kernels/backbone_update.cuh"
 #include "kernels/invariant_point_attention.cuh"
@@ -34,7 +35,8 @@ void CudaBackend::invariant_point_attention(const IpaArgs& a) {
   p.bias = f32(a.bias_2d);
   p.bias_s0 = a.bias_2d.stride(0);
   p.bias_s1 = a.bias_2d.stride(1);
-  p.pair = f32(a.pair);
+  p.pair = a.pair.raw_data();
+  p.pair_type = elem_type(a.pair.dtype());
   p.pair_s0 = a.pair.stride(0);
   p.pair_s1 = a.pair.stride(1);
   p.out = f32(a.out);

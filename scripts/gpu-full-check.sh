@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# On a GPU machine, one call: build (sm_90a), every GPU test (the flash kernels with one and with two 64-query
-# slabs per block), one Evoformer block per slab setting, the full model_1_ptm model (4 passes) at
+# On a GPU machine, one call: build (sm_90a), every GPU test (the attention tests again with two 64-query slabs
+# per flash block, AXF_FLASH_SLABS=2), one Evoformer block per slab setting, the full model_1_ptm model (4 passes) at
 # L=256..2048 in bf16 with the faster setting, then the reduced-depth long-sequence fit check
 # (scripts/gpu-long-sequence.sh). Logs go to $OUT; a short table prints last.
 # Usage: scripts/gpu-full-check.sh [LONG_LENGTH] [LONG_ROWS] [LONG_CHANNELS]   (default 10000 32 8; 0 skips)
@@ -15,7 +15,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | 
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAXF_CUDA=ON -DAXF_CUDA_ARCHS=90a > /dev/null &&
   cmake --build "$build" -j "$(nproc)" > "$out/build.log" 2>&1 || { tail -30 "$out/build.log"; exit 1; }
 "$build/tests/test_gpu" --gtest_brief=1 > "$out/test-gpu.txt" 2>&1
-AXF_FLASH_SLABS=1 "$build/tests/test_gpu" --gtest_brief=1 --gtest_filter='*ttention*' > "$out/test-gpu-slabs1.txt" 2>&1
+AXF_FLASH_SLABS=2 "$build/tests/test_gpu" --gtest_brief=1 --gtest_filter='*ttention*' > "$out/test-gpu-slabs2.txt" 2>&1
 for s in 1 2; do
   AXF_FLASH_SLABS=$s "$build/axialfold" bench --device cuda --modules --precision bf16 --lengths 1024 --repeat 3 \
     --warmup 1 > "$out/modules-slabs$s.txt" 2> /dev/null
@@ -32,7 +32,7 @@ if [ "$long" != 0 ]; then
   echo "long-sequence exit: $?"
 fi
 echo "== GPU tests: $(tail -3 "$out/test-gpu.txt" | tr '\n' ' ')"
-echo "== attention tests, one slab: $(tail -3 "$out/test-gpu-slabs1.txt" | tr '\n' ' ')"
+echo "== attention tests, two slabs: $(tail -3 "$out/test-gpu-slabs2.txt" | tr '\n' ' ')"
 echo "== Evoformer block L=1024 bf16: one slab ${b1} ms, two slabs ${b2} ms -> model with ${slabs}"
 # The model rows (L S E T blocks passes time ...), the memory lines and the long run's stages.
 grep -E "^ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ |^# Memory" "$out/model.txt" | head -12

@@ -24,7 +24,10 @@ void add_chunk_options(po::options_description& desc) {
       "chunk-opm-rows", po::value<int64_t>()->default_value(0), "output rows per chunk in the outer product mean")(
       "chunk-template-rows", po::value<int64_t>()->default_value(0), "pair rows per chunk in template embedding")(
       "chunk-triangle-channels", po::value<int64_t>()->default_value(0),
-      "channels per block of the triangle multiplication's [c, L, L] projections (long sequences)");
+      "channels per block of the triangle multiplication's [c, L, L] projections (long sequences)")(
+      "offload-pair", po::bool_switch(),
+      "with --no-template-cache: keep the pair in host memory during the template stack and lend its GPU buffer to "
+      "the templates (the longest sequences)");
 }
 
 runtime::ChunkConfig chunk_config(const po::variables_map& vm) {
@@ -35,6 +38,9 @@ runtime::ChunkConfig chunk_config(const po::variables_map& vm) {
   c.opm_rows = vm["chunk-opm-rows"].as<int64_t>();
   c.template_rows = vm["chunk-template-rows"].as<int64_t>();
   c.triangle_channels = vm["chunk-triangle-channels"].as<int64_t>();
+  c.offload_pair = vm["offload-pair"].as<bool>();
+  AXF_CHECK(!c.offload_pair || (vm.count("no-template-cache") && vm["no-template-cache"].as<bool>()),
+            "--offload-pair needs --no-template-cache (the pair leaves the GPU only while templates are streamed)");
   for (int64_t v : {c.msa_rows, c.msa_columns, c.pair_rows, c.opm_rows, c.template_rows, c.triangle_channels})
     AXF_CHECK(v >= 0, "chunk sizes must be >= 0");
   return c;

@@ -12,6 +12,15 @@ void Backend::download_to(const Tensor& t, Tensor& host_dst) {
   std::memcpy(host_dst.raw_data(), h.raw_data(), static_cast<size_t>(h.numel()) * core::dtype_size(h.dtype()));
 }
 
+void Backend::upload_to(const Tensor& host, Tensor& device_dst) {
+  AXF_CHECK(host.defined() && host.device() == core::Device::CPU && device_dst.defined() &&
+                device_dst.device() == device() && device_dst.is_contiguous() && device_dst.shape() == host.shape() &&
+                device_dst.dtype() == host.dtype(),
+            "upload_to: ", host.describe(), " into ", device_dst.describe(),
+            " (needs a host tensor and a contiguous tensor of this device of the same shape and dtype)");
+  copy(upload(host), device_dst);
+}
+
 void check_download_target(const Tensor& t, const Tensor& host_dst) {
   AXF_CHECK(host_dst.defined() && host_dst.device() == core::Device::CPU && host_dst.is_contiguous() &&
                 host_dst.shape() == t.shape() && host_dst.dtype() == t.dtype(),

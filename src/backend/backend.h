@@ -205,6 +205,9 @@ class Backend {
   // this device -> an existing contiguous host tensor of t's shape and dtype (e.g. rows of a larger result), with
   // no intermediate host copy where the backend can avoid one. The default downloads and copies.
   virtual void download_to(const Tensor& t, Tensor& host_dst);
+  // host -> an existing contiguous tensor of this device of the same shape and dtype (e.g. rows of a
+  // representation brought back from host memory). The default uploads and copies.
+  virtual void upload_to(const Tensor& host, Tensor& device_dst);
   virtual void copy(const Tensor& src, Tensor& dst) = 0;  // strided copy, dtype conversion, same device
   virtual void fill(Tensor& t, float value) = 0;
   virtual void synchronize() {}

@@ -184,6 +184,15 @@ MemoryPlan plan_memory(const ModelConfig& cfg, const RunShape& shape, const Memo
       // memory [T, c_t], q, k and v over the T templates, out (no gate in AlphaFold's template attention).
       pointwise = {{"template pointwise attention query, memory, q, k, v, out",
                     n * L * (cz + T * ct + kd + T * (kd + vd) + vd + gate) * dt}};
+    } else if (options.chunks.offload_pair && ct + vd <= cz) {
+      // Streamed with the pair in host memory (template_embedding.cpp): the representation and acc live in the
+      // pair's buffer; per row chunk the pair rows come back for q (and the gate), and at the end each block's
+      // update waits beside its restored rows.
+      st.items.push_back({"template softmax state m, l [L, L, H] fp32 (representation and acc in the pair's buffer)",
+                          L * L * 2 * att.num_head * kF32});
+      pointwise = {{"pair rows from the host, q, k, v of one template", n * L * (cz + 2 * kd + vd) * dt},
+                   {"pair rows from the host, gate, update", n * L * (2 * cz + gate) * dt}};
+      pointwise = Planner::largest({{pointwise[0]}, {pointwise[1]}});
     } else {
       // Streamed over the templates (template_embedding.cpp): one representation and the online softmax state alive
       // through the stack of every template; per row chunk q, k, v of one template (or the gate at the end).
@@ -252,11 +261,15 @@ std::optional<ChunkChoice> chunks_that_fit(const ModelConfig& cfg, const RunShap
       candidates.push_back(c);
     }
   }
-  std::vector<bool> caches{options.template_cache};
-  if (options.template_cache) caches.push_back(false);
-  for (bool cache : caches) {
+  // The template cache goes before any chunking is refused, and the pair's trip to host memory (no cache only)
+  // comes last.
+  std::vector<std::pair<bool, bool>> modes{{options.template_cache, false}};
+  if (options.template_cache) modes.push_back({false, false});
+  modes.push_back({false, true});
+  for (const auto& [cache, offload] : modes) {
     options.template_cache = cache;
-    for (const runtime::ChunkConfig& c : candidates) {
+    for (runtime::ChunkConfig c : candidates) {
+      c.offload_pair = offload;
       options.chunks = c;
       options.backend_scratch = workspace_budget > 0 ? cuda_backend_scratch(cfg, shape, c, workspace_budget) : 0;
       if (plan_memory(cfg, shape, options).peak_bytes() <= available) return ChunkChoice{c, cache};
@@ -268,7 +281,7 @@ std::optional<ChunkChoice> chunks_that_fit(const ModelConfig& cfg, const RunShap
 std::string describe(const ChunkChoice& c) {
   return "rows " + std::to_string(c.chunks.pair_rows) + ", triangle channels " +
          std::to_string(c.chunks.triangle_channels) + " (0 = whole), template cache " +
-         (c.template_cache ? "on" : "off");
+         (c.template_cache ? "on" : "off") + (c.chunks.offload_pair ? ", pair in host memory during the templates" : "");
 }
 
 int64_t cuda_backend_scratch(const ModelConfig& cfg, const RunShape& shape, const runtime::ChunkConfig& chunks,

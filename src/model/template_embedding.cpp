@@ -328,6 +328,11 @@ void batched_pointwise_attention(runtime::ExecutionContext& ctx, const Scope& at
 // (Backend::attention_accumulate; m, l [L, L, H] fp32, acc [L, L, H*dv] in ctx.dtype()) by row chunks, so only
 // the chunk's q, k and v are temporaries; after the last template acc / l, the gate (when configured) and the
 // output projection are added into the pair rows. Templates enter in order, which the softmax does not see.
+// With ctx.chunks().offload_pair the pair's contents wait in host memory and its device buffer holds the template
+// representation (front) and acc (back): the pair rows for q come back from the host chunk by chunk, and at the end
+// each block of rows takes its update from acc before its own rows are restored over acc rows already consumed
+// (acc ends the buffer and its rows are no wider than the pair's, so restoring rows [0, e) reaches only acc rows
+// below e).
 void streamed_template_attention(runtime::ExecutionContext& ctx, const Scope& scope, const TemplateConfig& cfg,
                                  const AttentionConfig& att, const TemplateBatch& batch,
                                  const std::vector<int64_t>& present, const Tensor& pair_mask, Tensor& pair) {
@@ -346,18 +351,35 @@ void streamed_template_attention(runtime::ExecutionContext& ctx, const Scope& sc
 
   Tensor m = be.empty({L, L, H}, core::DType::F32);
   Tensor l = be.empty({L, L, H}, core::DType::F32);
-  Tensor acc = be.empty({L, L, H * vd}, dt);
+  const bool offload = ctx.chunks().offload_pair && pair.is_contiguous() && ct + H * vd <= cz;
+  Tensor host_pair, act, acc;
+  if (offload) {
+    host_pair = Tensor::empty(pair.shape(), dt);
+    be.download_to(pair, host_pair);
+    const Tensor flat = pair.reshape({L * L * cz});
+    act = flat.slice(0, 0, L * L * ct).reshape({L, L, ct});
+    acc = flat.slice(0, L * L * (cz - H * vd), L * L * cz).reshape({L, L, H * vd});
+  } else {
+    act = be.empty({L, L, ct}, dt);
+    acc = be.empty({L, L, H * vd}, dt);
+  }
+  // Rows [b, e) of the pair: a view, or a device copy of the host rows while the pair is offloaded.
+  auto pair_rows = [&](int64_t b, int64_t e) {
+    if (!offload) return pair.slice(0, b, e);
+    Tensor rows = be.empty({e - b, L, cz}, dt);
+    be.upload_to(host_pair.slice(0, b, e), rows);
+    return rows;
+  };
   be.fill(m, -INFINITY);  // the empty state; l and acc are written by the first template
 
   SingleTemplate st = single_template_setup(scope, cfg);
-  Tensor act = be.empty({L, L, ct}, dt);
   const float scale = 1.0f / std::sqrt(static_cast<float>(kd));
   for (int64_t t : present) {
     single_template_embedding(ctx, st, cfg, batch, t, pair_mask, act);
     runtime::for_each_chunk(L, rows_chunk, [&](int64_t begin, int64_t end) {
       const int64_t B = (end - begin) * L;
       Tensor q = be.empty({B, H, kd}, dt), k = be.empty({B, H, kd}, dt), v = be.empty({B, H, vd}, dt);
-      be.linear({pair.slice(0, begin, end), query_w, Tensor(), q.reshape({end - begin, L, H * kd})});
+      be.linear({pair_rows(begin, end), query_w, Tensor(), q.reshape({end - begin, L, H * kd})});
       const Tensor rep = act.slice(0, begin, end);
       be.linear({rep, key_w, Tensor(), k.reshape({end - begin, L, H * kd})});
       be.linear({rep, value_w, Tensor(), v.reshape({end - begin, L, H * vd})});
@@ -382,13 +404,20 @@ void streamed_template_attention(runtime::ExecutionContext& ctx, const Scope& sc
     be.attention_normalize(out, l.slice(0, begin, end).reshape({B, H}), out);
     if (att.gating) {
       Tensor gate = be.empty({rows, L, H * vd}, dt);
-      be.linear({part, attention.matrix("gating_w"), attention["gating_b"].reshape({H * vd}), gate});
+      be.linear({pair_rows(begin, end), attention.matrix("gating_w"), attention["gating_b"].reshape({H * vd}), gate});
       Tensor gated = out.reshape({rows, L, H * vd});
       be.sigmoid_mul(gated, gate);
     }
-    backend::LinearArgs proj{out.reshape({rows, L, H * vd}), w_out, attention["output_b"], part};
-    proj.accumulate = true;
-    be.linear(proj);
+    if (!offload) {
+      backend::LinearArgs proj{out.reshape({rows, L, H * vd}), w_out, attention["output_b"], part};
+      proj.accumulate = true;
+      be.linear(proj);
+      return;
+    }
+    Tensor update = be.empty({rows, L, cz}, dt);
+    be.linear({out.reshape({rows, L, H * vd}), w_out, attention["output_b"], update});
+    be.upload_to(host_pair.slice(0, begin, end), part);  // over acc rows < end only: all consumed
+    be.add(part, update);
   });
 }
 

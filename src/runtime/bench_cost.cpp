@@ -192,6 +192,11 @@ void CountingBackend::download_to(const Tensor& t, Tensor& host_dst) {
   inner_.download_to(t, host_dst);
 }
 
+void CountingBackend::upload_to(const Tensor& host, Tensor& device_dst) {
+  tallies_.upload_bytes += tensor_bytes(host);
+  inner_.upload_to(host, device_dst);
+}
+
 void CountingBackend::copy(const Tensor& src, Tensor& dst) {
   tallies_.add("copy", copy_cost(src, dst));
   inner_.copy(src, dst);

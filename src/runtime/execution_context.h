@@ -23,6 +23,9 @@ struct ChunkConfig {
   int64_t triangle_channels = 0;  // triangle multiplication: channels of the [c, L, L] projections alive at once
   int64_t opm_rows = 0;        // outer product mean: output rows per chunk
   int64_t template_rows = 0;   // template pair features and pointwise attention: rows per chunk
+  // Streamed templates (no template cache) only: the pair's contents wait in host memory during the template stack
+  // and its device buffer holds the template representation and the softmax accumulator (template_embedding.cpp).
+  bool offload_pair = false;
 };
 
 inline int64_t chunk_length(int64_t configured, int64_t total) {

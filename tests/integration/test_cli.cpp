@@ -261,6 +261,21 @@ TEST(Cli, PlanPrintsTheBreakdownAndTheFitVerdict) {
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("# chunking auto:"), std::string::npos) << r.output;
 
+  // L=8,000 in fp32 on an 80 GB card only with the pair in host memory during the templates, which --chunking auto
+  // reaches last; asking for it by hand needs the streamed templates.
+  r = run("plan --length 8000 --precision fp32 --chunking auto --gpu-memory 78.5");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("pair in host memory during the templates"), std::string::npos) << r.output;
+  r = run("plan --length 8000 --precision fp32 --chunking auto --gpu-memory 78.5 --no-template-cache");
+  EXPECT_EQ(r.status, 0) << r.output;
+  r = run("plan --length 512 --offload-pair");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("--offload-pair needs --no-template-cache"), std::string::npos) << r.output;
+  const double lent = peak(run("plan --length 2048 --no-template-cache --offload-pair").output);
+  const double streamed = peak(run("plan --length 2048 --no-template-cache").output);
+  EXPECT_GT(lent, 0);
+  EXPECT_LE(lent, streamed);
+
   r = run("plan --precision bf16");
   EXPECT_EQ(r.status, 2);
   r = run("plan --length 64 --precision fp8");

@@ -155,6 +155,32 @@ TEST_F(MemoryPlan, StreamedTemplatesWithinTenPercentAndIndependentOfTheirNumber)
   EXPECT_GT(cached.peak - four_templates.peak, 2 * rep) << "the cached stack holds all four representations";
 }
 
+// --offload-pair: the template representation and the accumulator live in the pair's buffer while the pair waits
+// in host memory, so the template stage drops by about one representation and one accumulator, in the plan and in
+// the tracked peak, and the plan stays within 10%.
+TEST_F(MemoryPlan, OffloadedPairWithinTenPercentAndLowersTheTemplateStage) {
+  cfg_.heads.distogram_num_bins = 8;
+  cfg_.heads.pae_num_bins = 8;
+  model::write_random_params(dir_ / "params8.npz", cfg_, 4);
+  runtime::ChunkConfig c;
+  c.template_rows = 24;
+  c.pair_rows = 40;
+  c.msa_rows = 2;
+  const model::ModelInputs four = random_model_inputs(L, 6, 10, 4, 19);
+  const Measured streamed = measure(cfg_, dir_ / "params8.npz", four, c, false);
+  c.offload_pair = true;
+  const Measured offloaded = measure(cfg_, dir_ / "params8.npz", four, c, false);
+  expect_within(offloaded, 0.10, "4 templates streamed, pair offloaded, template rows 24, pair rows 40, 8 bins");
+  auto template_stage = [](const model::MemoryPlan& p) {
+    for (const model::MemoryStage& s : p.stages)
+      if (s.name == "template stack") return p.persistent_bytes() + s.bytes();
+    return int64_t{0};
+  };
+  const int64_t rep = L * L * cfg_.templates.num_channels() * 4;
+  EXPECT_LT(template_stage(offloaded.plan), template_stage(streamed.plan) - rep);
+  EXPECT_LT(offloaded.peak, streamed.peak);
+}
+
 // The structure module's own buffers (LayerNorm(pair) in the compute dtype, the fp32 attention_2d logits and the
 // small per-residue ones) against the plan's structure-module stage.
 TEST_F(MemoryPlan, StructureModuleWithinTenPercentOfItsStage) {

@@ -14,6 +14,7 @@
 
 #include "core/random.h"
 #include "model/template_embedding.h"
+#include "runtime/bench_cost.h"
 #include "support/model_test_support.h"
 #include "support/reference_modules.h"
 
@@ -441,6 +442,44 @@ TEST(TemplateEmbedding, StreamedOverTemplatesEqualsBatchedAttention) {
     EXPECT_LT(max_rel_error(streamed, batched), 1e-5);
     EXPECT_LT(max_rel_error(streamed, want), 1e-5);
     EXPECT_LT(max_rel_error(batched, want), 1e-5);
+  }
+}
+
+// --offload-pair: the pair's contents wait in host memory during the template stage and its buffer holds the
+// template representation (front) and the softmax accumulator (back); the result equals the streamed one with the
+// pair on the device (the update is added after the rows come back, so to rounding), chunked or not, gated or not.
+TEST(TemplateEmbedding, OffloadedPairEqualsStreamedOnDevice) {
+  for (bool gating : {false, true}) {
+    SCOPED_TRACE(gating ? "gated" : "not gated");
+    Fixture f(config_with_template_gating(gating));
+    const model::TemplateConfig tc = f.cfg.templates;
+    const int64_t L = 9, cz = f.cfg.pair_channel, ct = tc.num_channels();
+    const model::AttentionConfig att =
+        model::ModelConfig::resolved(tc.attention, static_cast<int>(cz), static_cast<int>(ct));
+    ASSERT_LE(ct + att.value_dim, cz) << "the pair's buffer must hold the representation and the accumulator";
+    Templates tp = random_templates(3, L, 301);
+    tp.mask = {1.f, 0.f, 1.f};
+    const Tensor pair = random_tensor({L, L, cz}, 302);
+    const Tensor mask = pair_mask(L, 303);
+    for (int64_t chunk : {0, 2, 4}) {
+      SCOPED_TRACE("chunk " + std::to_string(chunk));
+      f.set_chunks(chunk);
+      const Tensor on_device = f.embed(tc, tp, pair, mask);
+      ASSERT_GT(max_abs(minus(to_doubles(on_device), to_doubles(pair))), 1e-2);
+      runtime::bench::CountingBackend counting(*f.backend);
+      runtime::ChunkConfig c = f.ctx.chunks();
+      c.offload_pair = true;
+      runtime::ExecutionContext ctx(counting, f.comm, c);
+      Tensor act = pair.clone();
+      model::template_embedding_add(ctx, f.scope(), tc, tp.batch(), mask, act);
+      EXPECT_LT(max_rel_error(minus(to_doubles(act), to_doubles(pair)), minus(to_doubles(on_device), to_doubles(pair))),
+                1e-5);
+      // The pair went to the host once and came back for q of each of the 2 present templates, the gate and the
+      // restore.
+      const double pair_bytes = static_cast<double>(L * L * cz * sizeof(float));
+      EXPECT_GE(counting.tallies().download_bytes, pair_bytes);
+      EXPECT_GE(counting.tallies().upload_bytes, (gating ? 4 : 3) * pair_bytes);
+    }
   }
 }
 

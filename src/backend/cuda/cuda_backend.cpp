@@ -181,6 +181,20 @@ void CudaBackend::download_to(const Tensor& t, Tensor& host_dst) {
   AXF_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream));
 }
 
+void CudaBackend::upload_to(const Tensor& host, Tensor& device_dst) {
+  AXF_CHECK(host.defined() && host.device() == core::Device::CPU && device_dst.defined() &&
+                device_dst.device() == core::Device::CUDA && device_dst.is_contiguous() &&
+                device_dst.shape() == host.shape() && device_dst.dtype() == host.dtype(),
+            "upload_to: ", host.describe(), " into ", device_dst.describe(),
+            " (needs a host tensor and a contiguous GPU tensor of the same shape and dtype)");
+  activate();
+  const Tensor src = host.contiguous();
+  const size_t bytes = static_cast<size_t>(src.numel()) * core::dtype_size(src.dtype());
+  // From pageable memory the call returns once the data is staged, so `src` may go away right after.
+  if (bytes > 0)
+    AXF_CUDA_CHECK(cudaMemcpyAsync(device_dst.raw_data(), src.raw_data(), bytes, cudaMemcpyHostToDevice, ctx_->stream));
+}
+
 void CudaBackend::copy_views(const Tensor& src, Tensor& dst) {
   if (src.numel() == 0) return;
   if (src.dtype() == dst.dtype() && src.is_contiguous() && dst.is_contiguous()) {

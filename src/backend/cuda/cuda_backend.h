@@ -53,6 +53,7 @@ class CudaBackend final : public Backend {
   Tensor upload(const Tensor& host) override;
   Tensor download(const Tensor& t) override;
   void download_to(const Tensor& t, Tensor& host_dst) override;
+  void upload_to(const Tensor& host, Tensor& device_dst) override;
   void copy(const Tensor& src, Tensor& dst) override;
   void fill(Tensor& t, float value) override;
   void synchronize() override;

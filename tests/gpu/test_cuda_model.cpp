@@ -159,10 +159,12 @@ TEST_F(CudaTrunk, TemplateEmbeddingStreamedMatchesBatched) {
   Tensor mask = random_mask({L, L}, 33, 0.8f);
   for (int64_t i = 0; i < L; ++i) mask.data<float>()[i * L + i] = 1.f;
   const std::string scope = std::string(model::kRootScope) + "/evoformer/template_embedding";
-  auto embed = [&](backend::Backend& be, const model::Params& params, runtime::Precision p, bool streamed) {
+  auto embed = [&](backend::Backend& be, const model::Params& params, runtime::Precision p, bool streamed,
+                   bool offload = false) {
     runtime::ChunkConfig chunks;
     chunks.template_rows = 8;  // chunks of 8, 8, 5 rows
     chunks.pair_rows = 6;
+    chunks.offload_pair = offload;
     runtime::ExecutionContext ctx(be, comm_, chunks);
     runtime::apply_precision(p, ctx);
     Tensor pair = be.empty(pair0.shape(), ctx.dtype());
@@ -184,6 +186,16 @@ TEST_F(CudaTrunk, TemplateEmbeddingStreamedMatchesBatched) {
               max_rel_error(streamed, batched), max_rel_error(streamed, cpu));
   EXPECT_LT(max_rel_error(streamed, batched), 1e-5);
   EXPECT_LT(max_rel_error(streamed, cpu), 1e-4);
+  // --offload-pair: the pair in host memory, its GPU buffer holding the representation and the accumulator.
+  const int ct = cfg_.templates.num_channels();
+  ASSERT_LE(ct + model::ModelConfig::resolved(cfg_.templates.attention, cfg_.pair_channel, ct).value_dim,
+            cfg_.pair_channel);
+  const std::vector<double> offloaded = embed(*cuda_, cuda_params_, runtime::Precision::Fp32, true, true);
+  std::printf("template embedding update, CUDA offloaded pair vs streamed: max rel error %.3g\n",
+              max_rel_error(offloaded, streamed));
+  EXPECT_LT(max_rel_error(offloaded, streamed), 1e-5);
+  const std::vector<double> bf16_offloaded = embed(*cuda_, bf16_params_, runtime::Precision::Bf16, true, true);
+  EXPECT_LT(max_rel_error(bf16_offloaded, cpu), kBf16TrunkTolerance);
   // bf16: the updates (rounded into a bf16 pair) against the fp32 update, normwise.
   const std::vector<double> bf16_streamed = embed(*cuda_, bf16_params_, runtime::Precision::Bf16, true);
   const std::vector<double> bf16_batched = embed(*cuda_, bf16_params_, runtime::Precision::Bf16, false);

@@ -13,12 +13,16 @@ void Backend::download_to(const Tensor& t, Tensor& host_dst) {
 }
 
 void Backend::upload_to(const Tensor& host, Tensor& device_dst) {
+  check_upload_target(host, device_dst, device());
+  copy(upload(host), device_dst);
+}
+
+void check_upload_target(const Tensor& host, const Tensor& device_dst, core::Device device) {
   AXF_CHECK(host.defined() && host.device() == core::Device::CPU && device_dst.defined() &&
-                device_dst.device() == device() && device_dst.is_contiguous() && device_dst.shape() == host.shape() &&
+                device_dst.device() == device && device_dst.is_contiguous() && device_dst.shape() == host.shape() &&
                 device_dst.dtype() == host.dtype(),
             "upload_to: ", host.describe(), " into ", device_dst.describe(),
-            " (needs a host tensor and a contiguous tensor of this device of the same shape and dtype)");
-  copy(upload(host), device_dst);
+            " (needs a host tensor and a contiguous tensor of the backend's device of the same shape and dtype)");
 }
 
 void check_download_target(const Tensor& t, const Tensor& host_dst) {

@@ -262,6 +262,9 @@ class Backend {
 
 // Throws unless host_dst is a contiguous host tensor of t's shape and dtype (Backend::download_to's target).
 void check_download_target(const Tensor& t, const Tensor& host_dst);
+// Throws unless host is a host tensor and device_dst a contiguous tensor on `device` of its shape and dtype
+// (Backend::upload_to).
+void check_upload_target(const Tensor& host, const Tensor& device_dst, core::Device device);
 
 // The CPU reference backend (threads + OpenBLAS), fp32 compute.
 std::unique_ptr<Backend> make_cpu_backend(int num_threads = 0);

@@ -74,6 +74,18 @@ class MemoryPlan : public ::testing::Test {
     model::write_random_params(dir_ / "params.npz", cfg_, 3);
     in_ = random_model_inputs(L, 6, 10, 2, 17);
   }
+  // Few distogram bins (the heads no longer peak), params8.npz written, and the chunks of the streamed-template
+  // tests: the template stage decides.
+  runtime::ChunkConfig streamed_template_setup() {
+    cfg_.heads.distogram_num_bins = 8;
+    cfg_.heads.pae_num_bins = 8;
+    model::write_random_params(dir_ / "params8.npz", cfg_, 4);
+    runtime::ChunkConfig c;
+    c.template_rows = 24;
+    c.pair_rows = 40;
+    c.msa_rows = 2;
+    return c;
+  }
   static constexpr int64_t L = 160;
   model::ModelConfig cfg_;
   std::filesystem::path dir_;
@@ -128,13 +140,7 @@ TEST_F(MemoryPlan, TrunkStagesWithinTenPercentOfMeasuredPeak) {
 // of the plan, and two more templates add less than one template representation to the measured peak (the cached
 // stack would add two), as the plan says.
 TEST_F(MemoryPlan, StreamedTemplatesWithinTenPercentAndIndependentOfTheirNumber) {
-  cfg_.heads.distogram_num_bins = 8;
-  cfg_.heads.pae_num_bins = 8;
-  model::write_random_params(dir_ / "params8.npz", cfg_, 4);
-  runtime::ChunkConfig c;
-  c.template_rows = 24;
-  c.pair_rows = 40;
-  c.msa_rows = 2;
+  const runtime::ChunkConfig c = streamed_template_setup();
   const model::ModelInputs four = random_model_inputs(L, 6, 10, 4, 19);
   const Measured two_templates = measure(cfg_, dir_ / "params8.npz", in_, c, false);
   const Measured four_templates = measure(cfg_, dir_ / "params8.npz", four, c, false);
@@ -159,13 +165,7 @@ TEST_F(MemoryPlan, StreamedTemplatesWithinTenPercentAndIndependentOfTheirNumber)
 // in host memory, so the template stage drops by about one representation and one accumulator, in the plan and in
 // the tracked peak, and the plan stays within 10%.
 TEST_F(MemoryPlan, OffloadedPairWithinTenPercentAndLowersTheTemplateStage) {
-  cfg_.heads.distogram_num_bins = 8;
-  cfg_.heads.pae_num_bins = 8;
-  model::write_random_params(dir_ / "params8.npz", cfg_, 4);
-  runtime::ChunkConfig c;
-  c.template_rows = 24;
-  c.pair_rows = 40;
-  c.msa_rows = 2;
+  runtime::ChunkConfig c = streamed_template_setup();
   const model::ModelInputs four = random_model_inputs(L, 6, 10, 4, 19);
   const Measured streamed = measure(cfg_, dir_ / "params8.npz", four, c, false);
   c.offload_pair = true;

@@ -182,11 +182,7 @@ void CudaBackend::download_to(const Tensor& t, Tensor& host_dst) {
 }
 
 void CudaBackend::upload_to(const Tensor& host, Tensor& device_dst) {
-  AXF_CHECK(host.defined() && host.device() == core::Device::CPU && device_dst.defined() &&
-                device_dst.device() == core::Device::CUDA && device_dst.is_contiguous() &&
-                device_dst.shape() == host.shape() && device_dst.dtype() == host.dtype(),
-            "upload_to: ", host.describe(), " into ", device_dst.describe(),
-            " (needs a host tensor and a contiguous GPU tensor of the same shape and dtype)");
+  check_upload_target(host, device_dst, core::Device::CUDA);
   activate();
   const Tensor src = host.contiguous();
   const size_t bytes = static_cast<size_t>(src.numel()) * core::dtype_size(src.dtype());

@@ -84,7 +84,7 @@ int run_plan(int argc, char** argv) {
     o.template_cache = chunks->template_cache;
     std::cout << "# chunking auto: " << model::describe(*chunks) << "\n";
   }
-  if (budget > 0) o.backend_scratch = model::cuda_backend_scratch(cfg, shape, o.chunks, budget);
+  o.cuda_workspace = budget;
   const model::MemoryPlan plan = model::plan_memory(cfg, shape, o);
   print_memory_plan(std::cout, plan);
   if (available > 0) {

@@ -231,7 +231,7 @@ int run_predict(int argc, char** argv) {
       }
     }
     mo.chunks = ctx.chunks();
-    mo.backend_scratch = model::cuda_backend_scratch(cfg, shape, mo.chunks, budget);
+    mo.cuda_workspace = budget;
     const model::MemoryPlan plan = model::plan_memory(cfg, shape, mo);
     runtime::log_info("memory plan: peak ", format_gib(static_cast<double>(plan.peak_bytes())), " (",
                       plan.stages[plan.peak_stage].name, "), ", format_gib(static_cast<double>(available)),

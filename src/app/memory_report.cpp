@@ -27,10 +27,6 @@ void print_memory_plan(std::ostream& out, const model::MemoryPlan& plan) {
   const model::MemoryStage& peak = plan.stages[plan.peak_stage];
   out << "# peak stage (" << peak.name << "): its buffers\n";
   for (const model::MemoryItem& i : peak.items) row(i.name, static_cast<double>(i.bytes));
-  if (plan.backend_scratch > 0) {
-    out << "# backend scratch (workspaces, fp32 epilogue results)\n";
-    row("scratch", static_cast<double>(plan.backend_scratch));
-  }
   out << "# predicted peak device memory\n";
   row("peak", static_cast<double>(plan.peak_bytes()));
 }

@@ -23,9 +23,38 @@ constexpr int64_t kF32 = 4;
 // The temporaries of the modules of one Evoformer-style block, at the run's chunk sizes and dtype, as the model
 // code allocates them (msa_attention.cpp, attention.cpp, transition.cpp, outer_product_mean.cpp,
 // triangle_multiplication.cpp, triangle_attention.cpp). Each function returns the items alive at the module's peak.
+// On CUDA (workspace > 0) also the backend's scratch inside the modules that take some (cuda_gemm.cpp): the fp32
+// result of a linear whose output is a strided view (MSA column attention, global column attention, the ending
+// node's triangle attention), and the op workspace of the triangle product and the outer product mean, each as
+// many rows as fit the workspace budget (triangle_multiply_chunk_rows, outer_product_mean_chunk_rows). Attention
+// runs in the flash kernels, which take none.
 struct Planner {
   int64_t dt;  // activation bytes
   runtime::ChunkConfig chunks;
+  int64_t workspace = 0;  // the CUDA op workspace budget; 0: a backend without scratch
+
+  static int64_t align256(int64_t bytes) { return (bytes + 255) / 256 * 256; }
+  // Rows of `per_row` bytes that fit the workspace, at least one and at most `rows`, times per_row.
+  int64_t workspace_rows(int64_t rows, int64_t per_row) const {
+    per_row = std::max<int64_t>(per_row, 1);
+    return std::clamp<int64_t>(workspace / per_row, 1, std::max<int64_t>(rows, 1));
+  }
+  std::vector<MemoryItem> strided_result(const std::string& what, int64_t n, int64_t C) const {
+    if (workspace <= 0) return {};
+    return {{what + " fp32 (CUDA)", n * C * kF32}};
+  }
+  int64_t triangle_product_scratch(int64_t rows, int64_t L, int64_t C) const {
+    return workspace <= 0 ? 0 : workspace_rows(rows, L * C * kF32) * L * C * kF32;
+  }
+  int64_t opm_scratch(int64_t rows, int64_t L, int64_t A, int64_t Cz) const {
+    if (workspace <= 0) return 0;
+    auto bytes = [&](int64_t r) { return 2 * align256(r * L * A * A * dt) + r * L * Cz * kF32; };
+    return bytes(workspace_rows(rows, bytes(1)));
+  }
+  static std::vector<MemoryItem> with(std::vector<MemoryItem> items, const std::vector<MemoryItem>& more) {
+    items.insert(items.end(), more.begin(), more.end());
+    return items;
+  }
 
   // Self-attention of B rows of N positions over C channels (q_data, q, k, v, gate, out), plus its bias.
   std::vector<MemoryItem> row_attention(const std::string& what, int64_t rows, int64_t L, int64_t C, int64_t H,
@@ -40,16 +69,18 @@ struct Planner {
 
   std::vector<MemoryItem> column_attention(int64_t S, int64_t L, int64_t C) const {
     const int64_t n = chunk_length(chunks.msa_columns, L);
-    return {{"MSA column attention key mask", L * S * kF32},
-            {"MSA column attention q_data, q, k, v, gate, out", 6 * n * S * C * dt}};
+    return with({{"MSA column attention key mask", L * S * kF32},
+                 {"MSA column attention q_data, q, k, v, gate, out", 6 * n * S * C * dt}},
+                strided_result("MSA column attention out-projection", n * S, C));
   }
 
   // Global column attention (Alg. 19): normed, k, v (one head), gate and the gated average.
   std::vector<MemoryItem> global_column_attention(int64_t E, int64_t L, int64_t C, int64_t H) const {
     const int64_t n = chunk_length(chunks.msa_columns, L);
     const int64_t kd = C / std::max<int64_t>(H, 1);
-    return {{"global column attention key mask", L * E * kF32},
-            {"global column attention normed, k, v, gate, gated", n * E * (3 * C + 2 * kd) * dt}};
+    return with({{"global column attention key mask", L * E * kF32},
+                 {"global column attention normed, k, v, gate, gated", n * E * (3 * C + 2 * kd) * dt}},
+                strided_result("global column attention out-projection", n * E, C));
   }
 
   std::vector<MemoryItem> transition(const std::string& what, int64_t rows, int64_t per_row, int64_t C,
@@ -58,28 +89,37 @@ struct Planner {
     return {{what + " normed, hidden", n * per_row * C * (1 + factor) * dt}};
   }
 
-  std::vector<MemoryItem> outer_product_mean(int64_t S, int64_t L, int64_t C, int64_t c_opm) const {
+  std::vector<MemoryItem> outer_product_mean(int64_t S, int64_t L, int64_t C, int64_t c_opm, int64_t cz) const {
     const int64_t n = chunk_length(chunks.msa_rows, S);
     const int64_t projections = 2 * S * L * c_opm * dt;
-    const int64_t normed = n * L * C * dt, norm = L * L * kF32;
+    const int64_t normed = n * L * C * dt;
+    const int64_t norm = L * L * kF32 + opm_scratch(chunk_length(chunks.opm_rows, L), L, c_opm, cz);
     return {{"outer product mean left, right", projections},
-            {normed > norm ? "outer product mean normed MSA rows" : "outer product mean norm", std::max(normed, norm)}};
+            {normed > norm ? "outer product mean normed MSA rows" : "outer product mean norm (and CUDA workspace)",
+             std::max(normed, norm)}};
   }
 
   std::vector<MemoryItem> triangle_multiplication(int64_t L, int64_t cz, int64_t c) const {
     const int64_t p = chunk_length(chunks.pair_rows, L), cb = chunk_length(chunks.triangle_channels, c);
     if (cb >= c) {
       const int64_t project = p * L * (cz + 4 * c) * dt, update = p * L * (c + 2 * cz) * dt;
+      const int64_t multiply = p * L * c * dt + triangle_product_scratch(p, L, c);
+      const int64_t worst = std::max({project, update, multiply});
       return {{"triangle multiplication left, right [c, L, L]", 2 * c * L * L * dt},
-              {project > update ? "triangle multiplication normed rows, projections"
-                                : "triangle multiplication t, normed rows, gate",
-               std::max(project, update)}};
+              {worst == project  ? "triangle multiplication normed rows, projections"
+               : worst == update ? "triangle multiplication t, normed rows, gate"
+                                 : "triangle multiplication t rows, CUDA product rows",
+               worst}};
     }
-    const int64_t project = 2 * cb * L * L * dt + p * L * (cz + 4 * cb) * dt, update = p * L * 2 * cz * dt;
+    const int64_t blocks = 2 * cb * L * L * dt;
+    const int64_t project = blocks + p * L * (cz + 4 * cb) * dt, update = p * L * 2 * cz * dt;
+    const int64_t multiply = blocks + triangle_product_scratch(L, L, cb);
+    const int64_t worst = std::max({project, update, multiply});
     return {{"triangle multiplication t [L, L, c]", L * L * c * dt},
-            {project > update ? "triangle multiplication left, right block, projections"
-                              : "triangle multiplication normed rows, gate",
-             std::max(project, update)}};
+            {worst == project  ? "triangle multiplication left, right block, projections"
+             : worst == update ? "triangle multiplication normed rows, gate"
+                               : "triangle multiplication left, right block, CUDA product rows",
+             worst}};
   }
 
   std::vector<MemoryItem> triangle_attention(int64_t L, int64_t cz, int64_t H) const {
@@ -92,7 +132,8 @@ struct Planner {
       items.push_back({"triangle attention normed rows, q, k, v, gate, out", 6 * p * L * cz * dt});
       items.push_back({"triangle attention key mask", p * L * kF32});
     }
-    return items;
+    // The ending node works on the transposed pair: its output projection's rows are strided.
+    return with(items, strided_result("triangle attention ending out-projection", p * L, cz));
   }
 
   // The largest module of an Evoformer-style block over S rows of C channels and the pair.
@@ -102,7 +143,7 @@ struct Planner {
         row_attention("MSA row attention", S, L, C, b.msa_row_attention.num_head, cz, chunks.msa_rows),
         extra ? global_column_attention(S, L, C, b.msa_column_attention.num_head) : column_attention(S, L, C),
         transition("MSA transition", S, L, C, b.msa_transition_factor, chunks.msa_rows),
-        outer_product_mean(S, L, C, b.outer_product_channels),
+        outer_product_mean(S, L, C, b.outer_product_channels, cz),
         pair_modules(L, cz, b.triangle_multiplication_channels, b.triangle_attention_starting.num_head,
                      b.pair_transition_factor)};
     return largest(modules);
@@ -136,9 +177,7 @@ int64_t MemoryStage::bytes() const { return total_bytes(items); }
 
 int64_t MemoryPlan::persistent_bytes() const { return total_bytes(persistent); }
 
-int64_t MemoryPlan::peak_bytes() const {
-  return persistent_bytes() + (stages.empty() ? 0 : stages[peak_stage].bytes()) + backend_scratch;
-}
+int64_t MemoryPlan::peak_bytes() const { return persistent_bytes() + (stages.empty() ? 0 : stages[peak_stage].bytes()); }
 
 MemoryPlan plan_memory(const ModelConfig& cfg, const RunShape& shape, const MemoryPlanOptions& options) {
   const int64_t L = shape.num_res, S = shape.num_msa, E = shape.num_extra;
@@ -149,10 +188,9 @@ MemoryPlan plan_memory(const ModelConfig& cfg, const RunShape& shape, const Memo
   const int64_t ct = cfg.templates.num_channels();
   const int64_t T_rows = cfg.templates.enabled && cfg.templates.embed_torsion_angles ? T : 0;
   const int64_t S_rows = S + T_rows;
-  const Planner pl{dt, options.chunks};
+  const Planner pl{dt, options.chunks, options.cuda_workspace};
 
   MemoryPlan plan;
-  plan.backend_scratch = options.backend_scratch;
   plan.parameter_bytes = parameter_bytes(cfg, options.dtype);
   plan.persistent = {
       {"parameters", plan.parameter_bytes},
@@ -271,7 +309,7 @@ std::optional<ChunkChoice> chunks_that_fit(const ModelConfig& cfg, const RunShap
     for (runtime::ChunkConfig c : candidates) {
       c.offload_pair = offload;
       options.chunks = c;
-      options.backend_scratch = workspace_budget > 0 ? cuda_backend_scratch(cfg, shape, c, workspace_budget) : 0;
+      options.cuda_workspace = workspace_budget;
       if (plan_memory(cfg, shape, options).peak_bytes() <= available) return ChunkChoice{c, cache};
     }
   }
@@ -282,17 +320,6 @@ std::string describe(const ChunkChoice& c) {
   return "rows " + std::to_string(c.chunks.pair_rows) + ", triangle channels " +
          std::to_string(c.chunks.triangle_channels) + " (0 = whole), template cache " +
          (c.template_cache ? "on" : "off") + (c.chunks.offload_pair ? ", pair in host memory during the templates" : "");
-}
-
-int64_t cuda_backend_scratch(const ModelConfig& cfg, const RunShape& shape, const runtime::ChunkConfig& chunks,
-                             int64_t workspace_budget) {
-  const int64_t L = shape.num_res;
-  const int64_t T_rows = cfg.templates.enabled && cfg.templates.embed_torsion_angles ? shape.num_templates : 0;
-  const int64_t columns = chunk_length(chunks.msa_columns, L), rows = chunk_length(chunks.pair_rows, L);
-  const int64_t column_projection = columns * (shape.num_msa + T_rows) * cfg.msa_channel * kF32;
-  const int64_t extra_projection = columns * shape.num_extra * cfg.extra_msa_channel * kF32;
-  const int64_t ending_projection = rows * L * cfg.pair_channel * kF32;
-  return workspace_budget + std::max({column_projection, extra_projection, ending_projection});
 }
 
 }  // namespace axf::model

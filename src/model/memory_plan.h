@@ -44,7 +44,10 @@ struct MemoryPlanOptions {
   core::DType dtype = core::DType::F32;  // the trunk's activation dtype (--precision)
   runtime::ChunkConfig chunks;
   bool template_cache = true;            // the template stack's output kept across recycles (off: streamed)
-  int64_t backend_scratch = 0;           // bytes a backend adds inside operations (CUDA: its workspace budget)
+  // The CUDA backend's op workspace budget (backend::kDefaultWorkspaceBytes): the scratch it allocates inside
+  // operations (GEMM temporaries within that budget, fp32 results of linear layers into strided views) is planned
+  // in the modules that take it. 0: a backend without scratch (CPU).
+  int64_t cuda_workspace = 0;
 };
 
 struct MemoryPlan {
@@ -52,19 +55,11 @@ struct MemoryPlan {
   int64_t parameter_bytes = 0;  // included in persistent
   std::vector<MemoryStage> stages;
   size_t peak_stage = 0;  // index into stages
-  int64_t backend_scratch = 0;
   int64_t persistent_bytes() const;
-  int64_t peak_bytes() const;  // persistent + the peak stage + backend scratch
+  int64_t peak_bytes() const;  // persistent + the peak stage
 };
 
 MemoryPlan plan_memory(const ModelConfig& cfg, const RunShape& shape, const MemoryPlanOptions& options);
-
-// What the CUDA backend allocates inside operations on top of the model's buffers: its workspace budget (outer
-// product mean and triangle multiplication GEMM temporaries) and the fp32 GEMM result of the largest linear layer
-// whose output is not a plain matrix (the output projections into transposed views: MSA column attention, the
-// ending-node triangle attention), which goes through an epilogue kernel.
-int64_t cuda_backend_scratch(const ModelConfig& cfg, const RunShape& shape, const runtime::ChunkConfig& chunks,
-                             int64_t workspace_budget);
 
 // `--chunking auto`: the least chunking whose planned peak (with the CUDA scratch when workspace_budget > 0) fits
 // `available` bytes: row chunks of 1024, 512, ... 8 for every module, each also with channel blocks of 64 ... 8

@@ -80,8 +80,7 @@ ModelRun bench_model(backend::Backend& be, const BenchOptions& opt, const BenchP
     mo.chunks = opt.chunks;
     mo.template_cache = opt.template_cache;
     if (be.device() == core::Device::CUDA) {
-      const model::RunShape shape{L, opt.msa, opt.extra, run.templates};
-      mo.backend_scratch = model::cuda_backend_scratch(cfg, shape, opt.chunks, backend::kDefaultWorkspaceBytes);
+      mo.cuda_workspace = backend::kDefaultWorkspaceBytes;
     }
     run.planned_peak =
         static_cast<double>(model::plan_memory(cfg, {L, opt.msa, opt.extra, run.templates}, mo).peak_bytes());

@@ -33,23 +33,15 @@ struct Planner {
   runtime::ChunkConfig chunks;
   int64_t workspace = 0;  // the CUDA op workspace budget; 0: a backend without scratch
 
-  static int64_t align256(int64_t bytes) { return (bytes + 255) / 256 * 256; }
-  // Rows of `per_row` bytes that fit the workspace, at least one and at most `rows`, times per_row.
-  int64_t workspace_rows(int64_t rows, int64_t per_row) const {
-    per_row = std::max<int64_t>(per_row, 1);
-    return std::clamp<int64_t>(workspace / per_row, 1, std::max<int64_t>(rows, 1));
-  }
   std::vector<MemoryItem> strided_result(const std::string& what, int64_t n, int64_t C) const {
     if (workspace <= 0) return {};
     return {{what + " fp32 (CUDA)", n * C * kF32}};
   }
   int64_t triangle_product_scratch(int64_t rows, int64_t L, int64_t C) const {
-    return workspace <= 0 ? 0 : workspace_rows(rows, L * C * kF32) * L * C * kF32;
+    return workspace <= 0 ? 0 : cuda_triangle_product_workspace(rows, L, C, workspace);
   }
   int64_t opm_scratch(int64_t rows, int64_t L, int64_t A, int64_t Cz) const {
-    if (workspace <= 0) return 0;
-    auto bytes = [&](int64_t r) { return 2 * align256(r * L * A * A * dt) + r * L * Cz * kF32; };
-    return bytes(workspace_rows(rows, bytes(1)));
+    return workspace <= 0 ? 0 : cuda_outer_product_workspace(rows, L, A, Cz, dt, workspace);
   }
   static std::vector<MemoryItem> with(std::vector<MemoryItem> items, const std::vector<MemoryItem>& more) {
     items.insert(items.end(), more.begin(), more.end());
@@ -172,6 +164,27 @@ int64_t parameter_bytes(const ModelConfig& cfg, core::DType dtype) {
 }
 
 }  // namespace
+
+namespace {
+
+// Rows of `per_row` bytes that fit `workspace`, at least one and at most `rows`.
+int64_t workspace_rows(int64_t rows, int64_t per_row, int64_t workspace) {
+  return std::clamp<int64_t>(workspace / std::max<int64_t>(per_row, 1), 1, std::max<int64_t>(rows, 1));
+}
+
+int64_t align256(int64_t bytes) { return (bytes + 255) / 256 * 256; }
+
+}  // namespace
+
+int64_t cuda_triangle_product_workspace(int64_t rows, int64_t L, int64_t C, int64_t workspace) {
+  return workspace_rows(rows, L * C * kF32, workspace) * L * C * kF32;
+}
+
+int64_t cuda_outer_product_workspace(int64_t rows, int64_t L, int64_t A, int64_t Cz, int64_t dtype_bytes,
+                                     int64_t workspace) {
+  auto bytes = [&](int64_t r) { return 2 * align256(r * L * A * A * dtype_bytes) + r * L * Cz * kF32; };
+  return bytes(workspace_rows(rows, bytes(1), workspace));
+}
 
 int64_t MemoryStage::bytes() const { return total_bytes(items); }
 

@@ -1,0 +1,63 @@
+// The memory planner's count of the CUDA op workspace (model/memory_plan.h) against the kernels' own chunking
+// (kernels/triangle_multiply.cuh, kernels/outer_product_mean.cuh): the rows that fit a budget and the bytes they
+// take must agree, or `axialfold plan` and `--chunking auto` drift from what the backend allocates. Host code only:
+// runs without a GPU wherever the CUDA code is built.
+#include <gtest/gtest.h>
+
+#ifdef AXF_WITH_CUDA
+
+#include <cstdint>
+#include <tuple>
+
+#include "kernels/outer_product_mean.cuh"
+#include "kernels/triangle_multiply.cuh"
+#include "model/memory_plan.h"
+
+namespace axf::test {
+namespace {
+
+TEST(WorkspacePlan, TriangleProductMatchesTheKernelsChunking) {
+  // (rows, L, C, budget): whole blocks, a budget of a few rows, less than one row, odd sizes.
+  for (const auto& [rows, L, C, budget] : std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t>>{
+           {1024, 1024, 128, int64_t{256} << 20}, {8, 1200, 128, int64_t{256} << 20}, {1200, 1200, 8, int64_t{256} << 20},
+           {37, 333, 64, 3 * 333 * 64 * 4 + 5}, {5, 77, 12, 100}, {1, 1, 1, 1}}) {
+    kernels::TriangleMultiplyParams p;
+    p.rows = rows;
+    p.L = L;
+    p.C = C;
+    const int64_t chunk = kernels::triangle_multiply_chunk_rows(p, static_cast<size_t>(budget));
+    const auto want = static_cast<int64_t>(kernels::triangle_multiply_workspace_bytes(p, chunk));
+    EXPECT_EQ(model::cuda_triangle_product_workspace(rows, L, C, budget), want)
+        << "rows " << rows << ", L " << L << ", C " << C << ", budget " << budget;
+  }
+}
+
+TEST(WorkspacePlan, OuterProductMeanMatchesTheKernelsChunking) {
+  for (const auto& [rows, L, A, Cz, budget] : std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>>{
+           {2048, 2048, 32, 128, int64_t{256} << 20}, {8, 1200, 32, 128, int64_t{256} << 20},
+           {1024, 10000, 32, 128, int64_t{256} << 20}, {13, 77, 6, 16, 50000}, {3, 5, 3, 7, 1}}) {
+    for (const auto type : {kernels::ElemType::F32, kernels::ElemType::BF16}) {
+      kernels::OuterProductMeanParams p;
+      p.rows = rows;
+      p.L = L;
+      p.A = p.Bc = A;
+      p.Cz = Cz;
+      p.in_type = type;
+      const int64_t chunk = kernels::outer_product_mean_chunk_rows(p, static_cast<size_t>(budget));
+      const auto want = static_cast<int64_t>(kernels::outer_product_mean_workspace_bytes(p, chunk));
+      const int64_t dtype_bytes = type == kernels::ElemType::BF16 ? 2 : 4;
+      EXPECT_EQ(model::cuda_outer_product_workspace(rows, L, A, Cz, dtype_bytes, budget), want)
+          << "rows " << rows << ", L " << L << ", A " << A << ", Cz " << Cz << ", budget " << budget << ", "
+          << dtype_bytes << "-byte elements";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace axf::test
+
+#else  // !AXF_WITH_CUDA
+
+TEST(WorkspacePlan, RequiresCuda) { GTEST_SKIP() << "built without CUDA (AXF_CUDA=OFF)"; }
+
+#endif

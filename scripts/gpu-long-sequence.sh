@@ -5,7 +5,7 @@
 # (the peak is reached inside one block, so it holds for the full depth) beside the measured pool peak, and the
 # time of every stage. Usage: scripts/gpu-long-sequence.sh BUILD_DIR LENGTH PRECISION ROWS CHANNELS [bench options]
 #   e.g. scripts/gpu-long-sequence.sh build-gpu 10000 bf16 32 8   (the `plan --chunking auto` choice for 80 GB)
-#        scripts/gpu-long-sequence.sh build-gpu 8000 fp32 256 8 --offload-pair   (the choice for L=8,000 in fp32)
+#        scripts/gpu-long-sequence.sh build-gpu 8000 fp32 512 8 --offload-pair   (the choice for L=8,000 in fp32)
 set -euo pipefail
 build="$1" length="$2" precision="$3" rows="$4" channels="$5"
 shift 5

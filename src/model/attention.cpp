@@ -8,6 +8,28 @@ namespace axf::model {
 
 using backend::LinearArgs;
 
+namespace {
+
+// residual += x @ w + b. Into rows that form a matrix the GEMM accumulates in place; into a strided view (the MSA
+// columns, the transposed pair of the ending node) the update goes to a contiguous buffer in the compute dtype and
+// is added, rather than the backend's fp32 result of a linear into a strided output (half the bytes in bf16).
+void add_projection(runtime::ExecutionContext& ctx, const Tensor& x, const Tensor& w, const Tensor& b,
+                    Tensor& residual) {
+  backend::Backend& be = ctx.backend();
+  int64_t rows = 0, row_stride = 0;
+  if (residual.as_rows(&rows, &row_stride)) {
+    LinearArgs proj{x, w, b, residual};
+    proj.accumulate = true;
+    be.linear(proj);
+    return;
+  }
+  Tensor update = be.empty(residual.shape(), ctx.dtype());
+  be.linear({x, w, b, update});
+  be.add(residual, update);
+}
+
+}  // namespace
+
 void gated_attention_add(runtime::ExecutionContext& ctx, const Scope& scope, const AttentionConfig& cfg,
                          const AttentionInputs& in, Tensor& residual) {
   backend::Backend& be = ctx.backend();
@@ -41,10 +63,8 @@ void gated_attention_add(runtime::ExecutionContext& ctx, const Scope& scope, con
   args.scale = 1.0f / std::sqrt(static_cast<float>(kd));
   be.attention(args);
 
-  const Tensor w_out = scope["output_w"].reshape({H * vd, c_out});
-  LinearArgs proj{out.reshape({B, Q, H * vd}), w_out, scope["output_b"], residual};
-  proj.accumulate = true;
-  be.linear(proj);
+  add_projection(ctx, out.reshape({B, Q, H * vd}), scope["output_w"].reshape({H * vd, c_out}), scope["output_b"],
+                 residual);
 }
 
 void global_attention_add(runtime::ExecutionContext& ctx, const Scope& scope, const AttentionConfig& cfg,
@@ -80,9 +100,8 @@ void global_attention_add(runtime::ExecutionContext& ctx, const Scope& scope, co
   Tensor gated = be.empty({B, K, H, vd}, dt);
   be.copy(avg.expand(1, K), gated);
   be.sigmoid_mul(gated, gate);
-  LinearArgs proj{gated.reshape({B, K, H * vd}), scope["output_w"].reshape({H * vd, C}), scope["output_b"], residual};
-  proj.accumulate = true;
-  be.linear(proj);
+  add_projection(ctx, gated.reshape({B, K, H * vd}), scope["output_w"].reshape({H * vd, C}), scope["output_b"],
+                 residual);
 }
 
 }  // namespace axf::model

@@ -23,19 +23,18 @@ constexpr int64_t kF32 = 4;
 // The temporaries of the modules of one Evoformer-style block, at the run's chunk sizes and dtype, as the model
 // code allocates them (msa_attention.cpp, attention.cpp, transition.cpp, outer_product_mean.cpp,
 // triangle_multiplication.cpp, triangle_attention.cpp). Each function returns the items alive at the module's peak.
-// On CUDA (workspace > 0) also the backend's scratch inside the modules that take some (cuda_gemm.cpp): the fp32
-// result of a linear whose output is a strided view (MSA column attention, global column attention, the ending
-// node's triangle attention), and the op workspace of the triangle product and the outer product mean, each as
-// many rows as fit the workspace budget (triangle_multiply_chunk_rows, outer_product_mean_chunk_rows). Attention
-// runs in the flash kernels, which take none.
+// The output projections into strided views (MSA column attention, global column attention, the ending node's
+// triangle attention) go through a contiguous update in the compute dtype (attention.cpp). On CUDA (workspace > 0)
+// also the backend's scratch inside the modules that take some (cuda_gemm.cpp): the op workspace of the triangle
+// product and the outer product mean, each as many rows as fit the workspace budget (triangle_multiply_chunk_rows,
+// outer_product_mean_chunk_rows). Attention runs in the flash kernels, which take none.
 struct Planner {
   int64_t dt;  // activation bytes
   runtime::ChunkConfig chunks;
   int64_t workspace = 0;  // the CUDA op workspace budget; 0: a backend without scratch
 
-  std::vector<MemoryItem> strided_result(const std::string& what, int64_t n, int64_t C) const {
-    if (workspace <= 0) return {};
-    return {{what + " fp32 (CUDA)", n * C * kF32}};
+  std::vector<MemoryItem> strided_update(const std::string& what, int64_t n, int64_t C) const {
+    return {{what + " update", n * C * dt}};
   }
   int64_t triangle_product_scratch(int64_t rows, int64_t L, int64_t C) const {
     return workspace <= 0 ? 0 : cuda_triangle_product_workspace(rows, L, C, workspace);
@@ -63,7 +62,7 @@ struct Planner {
     const int64_t n = chunk_length(chunks.msa_columns, L);
     return with({{"MSA column attention key mask", L * S * kF32},
                  {"MSA column attention q_data, q, k, v, gate, out", 6 * n * S * C * dt}},
-                strided_result("MSA column attention out-projection", n * S, C));
+                strided_update("MSA column attention out-projection", n * S, C));
   }
 
   // Global column attention (Alg. 19): normed, k, v (one head), gate and the gated average.
@@ -72,7 +71,7 @@ struct Planner {
     const int64_t kd = C / std::max<int64_t>(H, 1);
     return with({{"global column attention key mask", L * E * kF32},
                  {"global column attention normed, k, v, gate, gated", n * E * (3 * C + 2 * kd) * dt}},
-                strided_result("global column attention out-projection", n * E, C));
+                strided_update("global column attention out-projection", n * E, C));
   }
 
   std::vector<MemoryItem> transition(const std::string& what, int64_t rows, int64_t per_row, int64_t C,
@@ -125,7 +124,7 @@ struct Planner {
       items.push_back({"triangle attention key mask", p * L * kF32});
     }
     // The ending node works on the transposed pair: its output projection's rows are strided.
-    return with(items, strided_result("triangle attention ending out-projection", p * L, cz));
+    return with(items, strided_update("triangle attention ending out-projection", p * L, cz));
   }
 
   // The largest module of an Evoformer-style block over S rows of C channels and the pair.

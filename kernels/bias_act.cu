@@ -34,17 +34,11 @@ __global__ void __launch_bounds__(kRowBlock) bias_act_kernel(const BiasActParams
   }
 }
 
-// Packets of 8 elements, one (row, packet) item per thread and grid-stride step: 16-byte accesses of out, src and
-// bias, and one row offset per packet.
+// Packets of 8 elements (for_each_packet): 16-byte accesses of out, src and bias, and one row offset per packet.
 template <class TO>
-__global__ void __launch_bounds__(kRowBlock) bias_act_packets(const BiasActParams p, int64_t items) {
+__global__ void __launch_bounds__(kRowBlock) bias_act_packets(const BiasActParams p) {
   TO* outs = static_cast<TO*>(p.out);
-  const int64_t per_row = p.out_rows.cols / kPacket;
-  for (int64_t item = static_cast<int64_t>(blockIdx.x) * kRowBlock + threadIdx.x; item < items;
-       item += static_cast<int64_t>(gridDim.x) * kRowBlock) {
-    int64_t c = 0;
-    const int64_t r = div_rem(item, per_row, &c);
-    c *= kPacket;
+  for_each_packet(p.out_rows.rows, p.out_rows.cols, [&](int64_t r, int64_t c) {
     TO* o = outs + row_offset(p.out_rows, r) + c;
     float v[kPacket], b[kPacket];
     if (p.src) {
@@ -67,7 +61,7 @@ __global__ void __launch_bounds__(kRowBlock) bias_act_packets(const BiasActParam
       v[e] = acc ? prev[e] + x : x;
     }
     st8(o, v);
-  }
+  });
 }
 
 }  // namespace
@@ -75,13 +69,12 @@ __global__ void __launch_bounds__(kRowBlock) bias_act_packets(const BiasActParam
 void launch_bias_act(const BiasActParams& p, cudaStream_t stream) {
   const int64_t rows = p.out_rows.rows, cols = p.out_rows.cols;
   if (rows == 0 || cols == 0) return;
-  const bool use_packets = packets_fit(p.out_rows, p.out) && (!p.bias || reinterpret_cast<uintptr_t>(p.bias) % 16 == 0) &&
-                           (!p.src || (reinterpret_cast<uintptr_t>(p.src) % 16 == 0 && p.src_ld % 8 == 0));
+  const bool use_packets = packets_fit(p.out_rows, p.out) && (!p.bias || aligned(p.bias, 16)) &&
+                           (!p.src || (aligned(p.src, 16) && p.src_ld % kPacket == 0));
   const int group = row_group_size(cols);
   dispatch_float_type(p.out_type, "linear epilogue", [&](auto to) {
     if (use_packets) {
-      const int64_t items = rows * (cols / kPacket);
-      bias_act_packets<decltype(to)><<<row_grid(items, 1), kRowBlock, 0, stream>>>(p, items);
+      bias_act_packets<decltype(to)><<<row_grid(rows * (cols / kPacket), 1), kRowBlock, 0, stream>>>(p);
     } else {
       bias_act_kernel<decltype(to)><<<row_grid(rows, group), kRowBlock, 0, stream>>>(p, group);
     }

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "kernels/copy.cuh"
+#include "kernels/rows.cuh"
 
 namespace axf::kernels {
 
@@ -20,9 +21,8 @@ __device__ __forceinline__ float ld(const bf16* p) { return __bfloat162float(*p)
 __device__ __forceinline__ void st(float* p, float v) { *p = v; }
 __device__ __forceinline__ void st(bf16* p, float v) { *p = __float2bfloat16_rn(v); }
 
-// Packets of 8 consecutive elements (kernels' vector paths): one 16-byte access for bf16, two for fp32. The address
-// must be 16-byte aligned (packets_fit in rows.cuh checks a layout on the host).
-constexpr int kPacket = 8;
+// Packets of kPacket (8) consecutive elements, rows.cuh: one 16-byte access for bf16, two for fp32. The address
+// must be 16-byte aligned (packets_fit checks a layout on the host).
 
 __device__ __forceinline__ void ld8(const float* p, float (&v)[kPacket]) {
   const float4 a = *reinterpret_cast<const float4*>(p), b = *reinterpret_cast<const float4*>(p + 4);

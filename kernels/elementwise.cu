@@ -65,18 +65,12 @@ __global__ void __launch_bounds__(kRowBlock) elementwise_kernel(const Elementwis
   }
 }
 
-// Packets of 8 elements, one (row, packet) item per thread and grid-stride step (every operand allows 16-byte
-// accesses; MulRows reads one scalar per row).
+// Packets of 8 elements (for_each_packet; every operand allows 16-byte accesses; MulRows reads one scalar per row).
 template <class TD, class TS, class TG>
-__global__ void __launch_bounds__(kRowBlock) elementwise_packets(const ElementwiseParams p, int64_t items) {
+__global__ void __launch_bounds__(kRowBlock) elementwise_packets(const ElementwiseParams p) {
   TD* dst = static_cast<TD*>(p.dst);
   const TS* src = static_cast<const TS*>(p.src);
-  const int64_t per_row = p.dst_rows.cols / kPacket;
-  for (int64_t item = static_cast<int64_t>(blockIdx.x) * kRowBlock + threadIdx.x; item < items;
-       item += static_cast<int64_t>(gridDim.x) * kRowBlock) {
-    int64_t c = 0;
-    const int64_t r = div_rem(item, per_row, &c);
-    c *= kPacket;
+  for_each_packet(p.dst_rows.rows, p.dst_rows.cols, [&](int64_t r, int64_t c) {
     TD* d = dst + row_offset(p.dst_rows, r) + c;
     float x[kPacket], y[kPacket];
     if (p.op != ElementwiseOp::Fill) ld8(d, x);
@@ -115,7 +109,7 @@ __global__ void __launch_bounds__(kRowBlock) elementwise_packets(const Elementwi
         break;
     }
     st8(d, x);
-  }
+  });
 }
 
 }  // namespace
@@ -132,14 +126,13 @@ void launch_elementwise(const ElementwiseParams& p, cudaStream_t stream) {
       p.op == ElementwiseOp::Add || p.op == ElementwiseOp::SigmoidMul || p.op == ElementwiseOp::GatedAdd;
   const bool use_packets = packets_fit(p.dst_rows, p.dst) && (!full_rows_src || packets_fit(p.src_rows, p.src)) &&
                            (p.op != ElementwiseOp::GatedAdd || packets_fit(p.gate_rows, p.gate));
-  const int64_t items = rows * (cols / kPacket);
-  const unsigned grid = use_packets ? row_grid(items, 1) : row_grid(rows * chunks, group);
+  const unsigned grid = use_packets ? row_grid(rows * (cols / kPacket), 1) : row_grid(rows * chunks, group);
   auto launch = [&](auto td, auto ts, auto tg) {
     using TD = decltype(td);
     using TS = decltype(ts);
     using TG = decltype(tg);
     if (use_packets) {
-      elementwise_packets<TD, TS, TG><<<grid, kRowBlock, 0, stream>>>(p, items);
+      elementwise_packets<TD, TS, TG><<<grid, kRowBlock, 0, stream>>>(p);
     } else {
       elementwise_kernel<TD, TS, TG><<<grid, kRowBlock, 0, stream>>>(p, group, chunks);
     }

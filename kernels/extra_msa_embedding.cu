@@ -23,8 +23,8 @@ __global__ void __launch_bounds__(kRowBlock) extra_msa_embedding_kernel(const Ex
   for (int64_t base = g.base; base < items; base += g.step) {
     const int64_t n = base + g.sub;
     if (n >= items) continue;
-    int64_t s, i;
-    split_item(n, p.num_res, s, i);
+    int64_t i = 0;
+    const int64_t s = div_rem(n, p.num_res, &i);
     const int32_t aa = p.aatype[n];
     const float hd = p.has_deletion[n], dv = p.deletion_value[n];
     const TW* wa = aa >= 0 && aa < fm::kExtraMsaFeatures - 2 ? w + aa * C : nullptr;

@@ -39,18 +39,4 @@ inline int feature_group_size(int64_t channels, ElemType type = ElemType::F32) {
   return g;
 }
 
-// Splits a pair item n = i * L + j (32-bit division when it fits).
-#if defined(__CUDACC__)
-__device__ __forceinline__ void split_item(int64_t n, int64_t L, int64_t& i, int64_t& j) {
-  if (n <= 0xffffffffll && L <= 0xffffffffll) {
-    const uint32_t q = static_cast<uint32_t>(n) / static_cast<uint32_t>(L);
-    i = q;
-    j = n - static_cast<int64_t>(q) * L;
-  } else {
-    i = n / L;
-    j = n - i * L;
-  }
-}
-#endif
-
 }  // namespace axf::kernels

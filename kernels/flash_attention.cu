@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "backend/cuda/cuda_check.h"
+#include "kernels/rows.cuh"
 
 namespace axf::kernels {
 
@@ -615,8 +616,6 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
 }
 
 // ---- Host side --------------------------------------------------------------------------------------------------
-
-bool aligned(const void* ptr, size_t bytes) { return reinterpret_cast<uintptr_t>(ptr) % bytes == 0; }
 
 // FlashAttention's static switch: calls f with the smallest templated head dim >= dh (at least Lowest).
 template <int Lowest, typename F>

@@ -166,8 +166,7 @@ void launch_layer_norm(const LayerNormParams& p, cudaStream_t stream) {
   const int packet_group = row_group_size(packets);
   const int64_t packets_per_lane = (packets + packet_group - 1) / packet_group;
   const bool use_packets = packets_fit(p.x_rows, p.x) && packets_fit(p.out_rows, p.out) &&
-                           reinterpret_cast<uintptr_t>(p.scale) % 16 == 0 &&
-                           reinterpret_cast<uintptr_t>(p.offset) % 16 == 0 && packets_per_lane <= 4;
+                           aligned(p.scale, 16) && aligned(p.offset, 16) && packets_per_lane <= 4;
   dispatch_float_types(p.x_type, p.out_type, "layer_norm", [&](auto tx, auto to) {
     using TX = decltype(tx);
     using TO = decltype(to);

@@ -27,20 +27,18 @@ __global__ void __launch_bounds__(kPermuteBlock) permute_outer_kernel(const T* _
   }
 }
 
-// The same permutation in 16-byte packets of 8 (Bc % 8 == 0, 16-byte aligned buffers): one packet per thread.
+// The same permutation in 16-byte packets of 8 (Bc % 8 == 0, 16-byte aligned buffers; for_each_packet over the
+// `pairs` output rows of A * Bc).
 template <class T>
-__global__ void __launch_bounds__(kPermuteBlock) permute_outer_packets(const T* __restrict__ src, T* __restrict__ dst,
-                                                                       int64_t L, int A, int Bc, int64_t packets) {
-  const int per_ab = A * Bc / kPacket, per_b = Bc / kPacket;
-  for (int64_t x = static_cast<int64_t>(blockIdx.x) * kPermuteBlock + threadIdx.x; x < packets;
-       x += static_cast<int64_t>(gridDim.x) * kPermuteBlock) {
-    int64_t e = 0, j = 0;
-    const int64_t ij = div_rem(x, per_ab, &e);
+__global__ void __launch_bounds__(kRowBlock) permute_outer_packets(const T* __restrict__ src, T* __restrict__ dst,
+                                                                   int64_t L, int A, int Bc, int64_t pairs) {
+  for_each_packet(pairs, int64_t{A} * Bc, [&](int64_t ij, int64_t e) {
+    int64_t j = 0;
     const int64_t i = div_rem(ij, L, &j);
-    const int a = static_cast<int>(e) / per_b, b = (static_cast<int>(e) - a * per_b) * kPacket;
-    *reinterpret_cast<uint4*>(dst + ij * A * Bc + a * Bc + b) =
+    const int a = static_cast<int>(e) / Bc, b = static_cast<int>(e) - a * Bc;
+    *reinterpret_cast<uint4*>(dst + ij * A * Bc + e) =
         *reinterpret_cast<const uint4*>(src + ((i * A + a) * L + j) * Bc + b);
-  }
+  });
 }
 
 // out.row(row0*L + n)[c] (+)= (res[n, c] + bias[c]) / (eps + norm.row(row0 + n / L)[n % L]).
@@ -65,19 +63,15 @@ __global__ void __launch_bounds__(kRowBlock) opm_epilogue_kernel(const float* __
   }
 }
 
-// The same epilogue in packets of 8 channels (Cz % 8 == 0, out rows 16-byte aligned): one packet per thread.
+// The same epilogue in packets of 8 channels (Cz % 8 == 0, out rows 16-byte aligned; for_each_packet).
 template <class TO>
 __global__ void __launch_bounds__(kRowBlock) opm_epilogue_packets(const float* __restrict__ res, int64_t n_rows,
                                                                   int64_t L, int64_t Cz, const float* bias,
                                                                   const float* norm, const RowLayout norm_rows,
                                                                   TO* out, const RowLayout out_rows, int64_t row0,
                                                                   float eps, bool accumulate) {
-  const int64_t per_row = Cz / kPacket, items = n_rows * per_row;
-  for (int64_t x = static_cast<int64_t>(blockIdx.x) * kRowBlock + threadIdx.x; x < items;
-       x += static_cast<int64_t>(gridDim.x) * kRowBlock) {
-    int64_t c = 0, j = 0;
-    const int64_t n = div_rem(x, per_row, &c);
-    c *= kPacket;
+  for_each_packet(n_rows, Cz, [&](int64_t n, int64_t c) {
+    int64_t j = 0;
     const int64_t i = div_rem(n, L, &j);
     const float denom = eps + norm[row_offset(norm_rows, row0 + i) + j];
     float v[kPacket], b[kPacket], prev[kPacket];
@@ -91,7 +85,7 @@ __global__ void __launch_bounds__(kRowBlock) opm_epilogue_packets(const float* _
       v[e] = accumulate ? prev[e] + y : y;
     }
     st8(o, v);
-  }
+  });
 }
 
 int64_t align256(int64_t bytes) { return (bytes + 255) / 256 * 256; }
@@ -144,9 +138,9 @@ void launch_outer_product_mean(const OuterProductMeanParams& p, int64_t chunk_ro
         constexpr int per_uint4 = static_cast<int>(16 / sizeof(T));
         if (p.Bc % kPacket == 0 && per_uint4 == kPacket) {
           const int64_t packets = ri * L * ab / kPacket;
-          permute_outer_packets<T><<<row_grid(packets, 1), kPermuteBlock, 0, stream>>>(
+          permute_outer_packets<T><<<row_grid(packets, 1), kRowBlock, 0, stream>>>(
               reinterpret_cast<const T*>(outer), reinterpret_cast<T*>(permuted), L, static_cast<int>(p.A),
-              static_cast<int>(p.Bc), packets);
+              static_cast<int>(p.Bc), ri * L);
         } else {
           permute_outer_kernel<T><<<static_cast<unsigned>(ri * L), kPermuteBlock, 0, stream>>>(
               reinterpret_cast<const T*>(outer), reinterpret_cast<T*>(permuted), L, static_cast<int>(p.A),
@@ -171,7 +165,7 @@ void launch_outer_product_mean(const OuterProductMeanParams& p, int64_t chunk_ro
     gemm(handle, g2, "outer_product_mean projection");
     const int group = row_group_size(p.Cz);
     const bool packets = p.Cz % kPacket == 0 && packets_fit(p.out_rows, p.out) &&
-                         reinterpret_cast<uintptr_t>(p.bias) % 16 == 0;
+                         aligned(p.bias, 16);
     dispatch_float_type(p.out_type, "outer_product_mean output", [&](auto to) {
       using TO = decltype(to);
       if (packets) {

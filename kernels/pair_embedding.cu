@@ -30,8 +30,8 @@ __global__ void __launch_bounds__(kRowBlock) pair_embedding_kernel(const PairEmb
   for (int64_t base = g.base; base < items; base += g.step) {
     const int64_t n = base + g.sub;
     if (n >= items) continue;
-    int64_t i, j;
-    split_item(n, p.num_res, i, j);
+    int64_t j = 0;
+    const int64_t i = div_rem(n, p.num_res, &j);
     const int32_t bin = pair_bin<kBin>(p, p.row_begin + i, j);
     const TT* t = bin >= 0 ? table + bin * C : nullptr;
     TP* o = pair + i * p.pair_s0 + j * p.pair_s1;

@@ -3,6 +3,7 @@
 // transposes, broadcast views with stride 0). The host side fills it from a Tensor (backend/cuda/cuda_rows.h).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace axf::kernels {
@@ -17,12 +18,18 @@ struct RowLayout {
   int64_t stride[kMaxRowDims] = {};  // in elements
 };
 
-// True when every row of `m` starting at `base` can be read in 16-byte packets of 8 elements: the row length is a
-// multiple of 8, the base is 16-byte aligned and every leading stride (of a dim longer than 1) is a multiple of 8.
+// Packets of 8 consecutive elements: the kernels' vector paths (one 16-byte access for bf16, two for fp32).
+constexpr int kPacket = 8;
+
+inline bool aligned(const void* p, size_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
+
+// True when every row of `m` starting at `base` can be read in 16-byte packets of kPacket elements: the row length
+// is a multiple of kPacket, the base is 16-byte aligned and every leading stride (of a dim longer than 1) is a
+// multiple of kPacket.
 inline bool packets_fit(const RowLayout& m, const void* base) {
-  if (m.cols % 8 != 0 || reinterpret_cast<uintptr_t>(base) % 16 != 0) return false;
+  if (m.cols % kPacket != 0 || !aligned(base, 16)) return false;
   for (int i = 0; i < m.nd; ++i)
-    if (m.shape[i] > 1 && m.stride[i] % 8 != 0) return false;
+    if (m.shape[i] > 1 && m.stride[i] % kPacket != 0) return false;
   return true;
 }
 

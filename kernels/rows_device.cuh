@@ -84,4 +84,17 @@ inline unsigned row_grid(int64_t items, int group) {
   return static_cast<unsigned>(blocks);
 }
 
+// f(r, c) for every packet of `rows` rows of `cols` elements (cols a multiple of kPacket): row r, first column c;
+// one packet per thread and grid-stride step over blocks of kRowBlock threads (launch with row_grid(packets, 1)).
+template <class F>
+__device__ __forceinline__ void for_each_packet(int64_t rows, int64_t cols, F&& f) {
+  const int64_t per_row = cols / kPacket, packets = rows * per_row;
+  for (int64_t x = static_cast<int64_t>(blockIdx.x) * kRowBlock + threadIdx.x; x < packets;
+       x += static_cast<int64_t>(gridDim.x) * kRowBlock) {
+    int64_t c = 0;
+    const int64_t r = div_rem(x, per_row, &c);
+    f(r, c * kPacket);
+  }
+}
+
 }  // namespace axf::kernels

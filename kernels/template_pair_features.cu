@@ -18,8 +18,8 @@ __global__ void __launch_bounds__(kRowBlock) template_features_kernel(const Temp
   for (int64_t base = g.base; base < items; base += g.step) {
     const int64_t n = base + g.sub;
     if (n >= items) continue;
-    int64_t i, j;
-    split_item(n, p.num_res, i, j);
+    int64_t j = 0;
+    const int64_t i = div_rem(n, p.num_res, &j);
     const fm::TemplatePair tp = fm::template_pair(p.res, p.row_begin + i, j, p.use_unit_vector);
     TO* o = out + i * p.out_s0 + j * p.out_s1;
     for (int64_t c = g.lane; c < p.channels; c += group)
@@ -46,8 +46,8 @@ __global__ void __launch_bounds__(kRowBlock) template_embedding_kernel(const Tem
   for (int64_t base = g.base; base < items; base += g.step) {
     const int64_t n = base + g.sub;
     if (n >= items) continue;
-    int64_t i, j;
-    split_item(n, p.num_res, i, j);
+    int64_t j = 0;
+    const int64_t i = div_rem(n, p.num_res, &j);
     const fm::TemplatePair tp = fm::template_pair(p.res, p.row_begin + i, j, p.use_unit_vector);
     // Hot dgram bins (one for increasing edges; any number otherwise), in ascending order; they share one value.
     uint64_t hot = 0;

@@ -160,7 +160,7 @@ void launch_gated_transpose(const GatedTransposeParams& p, cudaStream_t stream) 
   AXF_CHECK(gx <= 0x7fffffffll && gy <= 65535, "gated_transpose: ", N, " positions x ", p.C,
             " channels exceed the grid limits");
   const dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy));
-  const bool vec_out = p.L % kPacket == 0 && reinterpret_cast<uintptr_t>(p.out) % 16 == 0;
+  const bool vec_out = p.L % kPacket == 0 && aligned(p.out, 16);
   dispatch_float_types(p.in_type, p.out_type, "gated_transpose", [&](auto ti, auto to) {
     using TI = decltype(ti);
     using TO = decltype(to);

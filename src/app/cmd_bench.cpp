@@ -84,7 +84,9 @@ int run_bench(int argc, char** argv) {
       "precision of the modules and model sections: fp32, tf32 or bf16 (as predict --precision)")(
       "time-budget", po::value<double>()->default_value(0.0),
       "seconds for the sections; items estimated not to fit are skipped (0 = no budget)")(
-      "json", po::value<std::string>(), "write every number to this JSON file");
+      "json", po::value<std::string>(), "write every number to this JSON file")(
+      "compare-unchunked", po::bool_switch(),
+      "model section: run each length again unchunked; print both times and the max atom deviation (Angstrom)");
   add_chunk_options(desc);
   const std::string usage =
       "usage: axialfold bench [--device cpu|cuda] [--lengths 256,512,1024,2048] [--ops] [--modules] [--model]\n"
@@ -101,6 +103,7 @@ int run_bench(int argc, char** argv) {
   o.ops = vm["ops"].as<bool>();
   o.modules = vm["modules"].as<bool>();
   o.model = vm["model"].as<bool>();
+  o.compare_unchunked = vm["compare-unchunked"].as<bool>();
   if (!o.ops && !o.modules && !o.model) o.ops = o.modules = o.model = true;
   o.warmup = vm["warmup"].as<int>();
   o.repeat = vm["repeat"].as<int>();

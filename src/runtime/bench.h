@@ -60,6 +60,13 @@ struct ModelRun {
   // model's own buffers (CountingBackend), bytes.
   double planned_peak = 0;
   double model_buffers_peak = 0;
+  // final_atom_positions [L, 37, 3] on the host (kept only when the run is compared with an unchunked one).
+  std::vector<float> atom_positions;
+  // --compare-unchunked: the same model, inputs and precision run again with no chunking (and the pair on the
+  // device); its time and the largest distance between the two runs' atom positions, Angstrom.
+  bool compared = false;
+  double unchunked_seconds = 0;
+  double max_atom_deviation = 0;
 };
 
 struct BenchOptions {
@@ -74,6 +81,7 @@ struct BenchOptions {
   bool template_cache = true;  // the model section: keep the template stack across recycles (predict's default)
   model::ModelConfig config;  // model_1_ptm with its 48 Evoformer blocks unless overridden
   ChunkConfig chunks;         // 0 = unchunked (as predict's default)
+  bool compare_unchunked = false;  // the model section: run each length again unchunked (ModelRun::compared)
   uint64_t seed = 0;
   double time_budget = 0;  // seconds for the op/module/model sections (0 = none); later items that would not fit
                            // (estimated from the previous length as (L/L_prev)^2.5) are skipped

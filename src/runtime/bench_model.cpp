@@ -103,6 +103,12 @@ ModelRun bench_model(backend::Backend& be, const BenchOptions& opt, const BenchP
                                                               &heads.distogram_logits})
     if (t->defined()) chk.add_nonfinite_scan(*t);
   if (heads.pae_logits.defined()) chk.add_nonfinite_scan(heads.pae_logits);
+  if (opt.compare_unchunked) {
+    const Tensor& atoms = result.structure.final_atom_positions;
+    const Tensor host = atoms.device() == core::Device::CPU ? atoms.contiguous() : be.download(atoms);
+    const float* p = host.data<float>();
+    run.atom_positions.assign(p, p + host.numel());
+  }
   row.wrong = chk.wrong();
   row.checked = chk.checked();
   row.note = "#wrong: non-finite outputs";

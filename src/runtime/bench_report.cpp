@@ -230,6 +230,12 @@ void print_model_details(std::ostream& out, const ModelRun& m) {
           << format("%+.1f", 100.0 * (m.planned_peak - measured) / measured) << "%)";
     out << "\n";
   }
+  if (m.compared) {
+    const double t = m.row.time.median, u = m.unchunked_seconds;
+    out << "#\n# Chunking, L=" << m.row.length << ": chunked " << format("%.3f", t) << " s, unchunked "
+        << format("%.3f", u) << " s (" << format("%+.1f", u > 0 ? 100.0 * (t - u) / u : 0.0)
+        << "%); max atom deviation chunked vs unchunked " << format("%.3g", m.max_atom_deviation) << " A\n";
+  }
   out << "#\n# Model operation mix, L=" << m.row.length << " (counted)\n";
   std::snprintf(line, sizeof line, "# %-22s %10s %12s %7s %12s %7s\n", "op", "calls", "GFLOP", "share", "GB", "share");
   out << line;
@@ -285,6 +291,8 @@ void write_json(const std::string& path, const BenchReport& report) {
     mo.num("upload_bytes", m.tallies.upload_bytes).num("download_bytes", m.tallies.download_bytes);
     mo.add("memory_before", memory_json(m.memory_before)).add("memory_after", memory_json(m.memory_after));
     mo.num("planned_peak_bytes", m.planned_peak).num("model_buffers_peak_bytes", m.model_buffers_peak);
+    if (m.compared)
+      mo.num("unchunked_seconds", m.unchunked_seconds).num("max_atom_deviation_angstrom", m.max_atom_deviation);
     models.push_back(mo.json());
   }
   Object ceilings;

@@ -3,6 +3,8 @@
 // section over all lengths closes the output. Failures are isolated per item.
 #include <chrono>
 #include <cmath>
+#include <limits>
+#include <stdexcept>
 #include <map>
 #include <memory>
 #include <ostream>
@@ -52,6 +54,32 @@ Row note_row(const std::string& name, int64_t L, const std::string& note, bool f
   r.note = note;
   r.failed = failed;
   return r;
+}
+
+// --compare-unchunked: runs the same model on the same inputs again with no chunking (and the pair kept on the
+// device), after the chunked run so that one-off start-up costs fall on the chunked run; records its time and the
+// largest distance between the two runs' final atom positions (all 37 atom slots of every residue), Angstrom.
+void compare_with_unchunked(backend::Backend& be, const BenchOptions& opt, const BenchParams& params, int64_t L,
+                            ModelRun& run) {
+  BenchOptions reference = opt;
+  reference.chunks = ChunkConfig{};
+  log_info("bench: model at L=", L, ", unchunked for comparison");
+  const ModelRun unchunked = bench_model(be, reference, params, L);
+  if (unchunked.atom_positions.size() != run.atom_positions.size() || run.atom_positions.size() % 3 != 0)
+    throw std::runtime_error("bench: chunked and unchunked runs returned different atom position shapes");
+  double worst = 0;
+  for (size_t i = 0; i < run.atom_positions.size(); i += 3) {
+    double d2 = 0;
+    for (size_t k = 0; k < 3; ++k) {
+      const double d = static_cast<double>(run.atom_positions[i + k]) - unchunked.atom_positions[i + k];
+      d2 += d * d;
+    }
+    if (const double d = std::sqrt(d2); !(d <= worst)) worst = d;  // a NaN is kept, then reported as infinite
+  }
+  if (!std::isfinite(worst)) worst = std::numeric_limits<double>::infinity();
+  run.compared = true;
+  run.unchunked_seconds = unchunked.row.time.median;
+  run.max_atom_deviation = worst;
 }
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -159,6 +187,7 @@ BenchReport run_bench(backend::Backend& be, const BenchOptions& opt, std::ostrea
         return std::vector<Row>{run.row};
       });
       run.row = rows.front();
+      if (opt.compare_unchunked && !run.row.skipped() && !run.row.failed) compare_with_unchunked(be, opt, get_params(), L, run);
       print_model_header(out, model_title(opt) + ", L=" + std::to_string(L), c);
       print_model_row(out, run, c);
       print_model_details(out, run);

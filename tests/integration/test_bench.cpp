@@ -124,6 +124,24 @@ TEST(Bench, ModelOnCpuAtL16) {
   EXPECT_TRUE(found) << r.output;
 }
 
+// --compare-unchunked: the chunked run beside an unchunked rerun of the same inputs; chunking reorders sums only,
+// so the fp32 atom positions agree far inside the 1e-3 Angstrom (the chunk sizes split every chunked module).
+TEST(Bench, ComparesChunkedWithUnchunkedOnCpu) {
+  const auto dir = scratch_dir("bench-compare");
+  const auto json = dir / "bench.json";
+  const Result r = bench("--device cpu --model --lengths 20 --evoformer-blocks 1 --recycles 1 --msa 6 --extra 5 "
+                         "--templates 1 --chunk-msa-rows 4 --chunk-msa-columns 7 --chunk-pair-rows 3 "
+                         "--chunk-opm-rows 6 --chunk-template-rows 5 --chunk-triangle-channels 16 "
+                         "--compare-unchunked --json " + json.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("# Chunking, L=20: chunked "), std::string::npos) << r.output;
+  const std::string text = slurp(json);
+  const double deviation = json_number_after(text, "\"models\"", "max_atom_deviation_angstrom");
+  EXPECT_LT(deviation, 1e-3);
+  EXPECT_GE(deviation, 0.0);
+  EXPECT_GT(json_number_after(text, "\"models\"", "unchunked_seconds"), 0.0);
+}
+
 TEST(Bench, RefusesBadOptions) {
   for (const char* args : {"--lengths 0", "--lengths 16,abc", "--lengths ''", "--device tpu", "--repeat 0",
                            "--templates 9", "--msa 0", "--recycles -1", "--evoformer-blocks 0", "--no-such-option",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # On a GPU machine: issue 6's measurable targets with an already-built BUILD_DIR (logs to $OUT).
 #  1. chunking against the unchunked run (bench --compare-unchunked): L=1024 bf16, full model_1_ptm settings, the
-#     chunk sizes an 8-GB-card run would use at that length (64 rows, channel blocks of 32; time within 15%), and
+#     chunk sizes `plan --chunking auto` picks for 2.5 GiB (rows 256) and 2 GiB (rows 128, channel blocks of 32)
+#     against 3.1 GiB unchunked (time within 15%), and
 #     L=512 fp32 with every chunk at 16 (max atom deviation within 1e-3 Angstrom);
 #  2. L=1200 fp32 peak memory with every chunk at 8 and channel blocks of 8 (target <= 3 GiB), reduced depth as in
 #     scripts/gpu-long-sequence.sh (the peak is reached inside one block);
@@ -15,8 +16,11 @@ bin="$build/axialfold"
 chunks() { echo "--chunk-msa-rows $1 --chunk-msa-columns $1 --chunk-pair-rows $1 --chunk-opm-rows $1 --chunk-template-rows $1 --chunk-triangle-channels $2"; }
 for step in $steps; do
   case "$step" in
-    chunking) "$bin" bench --device cuda --model --precision bf16 --lengths 1024 $(chunks 64 32) --compare-unchunked \
-                > "$out/chunking-bf16-1024.txt" 2>&1 ;;
+    chunking)  # the `plan --length 1024 --precision bf16 --chunking auto` choices for 2.5 and 2 GiB
+      "$bin" bench --device cuda --model --precision bf16 --lengths 1024 $(chunks 256 0) --compare-unchunked \
+        > "$out/chunking-bf16-1024-rows256.txt" 2>&1
+      "$bin" bench --device cuda --model --precision bf16 --lengths 1024 $(chunks 128 32) --compare-unchunked \
+        > "$out/chunking-bf16-1024-rows128-ch32.txt" 2>&1 ;;
     fp32) "$bin" bench --device cuda --model --precision fp32 --lengths 512 $(chunks 16 16) --compare-unchunked \
             > "$out/chunking-fp32-512.txt" 2>&1 ;;
     l1200) bash "$(dirname "$0")/gpu-long-sequence.sh" "$build" 1200 fp32 8 8 > "$out/l1200-fp32.txt" 2>&1 ;;

@@ -74,6 +74,11 @@ LtLinear::Plan& LtLinear::plan(const LtLinearParams& p, int alignment) {
   AXF_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
   AXF_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                                         &workspace_bytes_, sizeof workspace_bytes_));
+  // No split-K: each output element's dot product runs in one sequence, so a GEMM's rounding does not depend on
+  // the number of rows it is given (chunked and unchunked runs agree bit for bit, as issue 6 asks of fp32 runs).
+  const uint32_t reduction = CUBLASLT_REDUCTION_SCHEME_NONE;
+  AXF_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &reduction,
+                                                        sizeof reduction));
   const uint32_t align = static_cast<uint32_t>(alignment);
   for (auto attr : {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
                     CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES})

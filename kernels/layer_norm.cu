@@ -1,8 +1,5 @@
 #include "kernels/layer_norm.cuh"
 
-#include <algorithm>
-#include <cstdlib>
-
 #include "backend/cuda/cuda_check.h"
 #include "kernels/elem_io.cuh"
 #include "kernels/rows_device.cuh"
@@ -63,89 +60,62 @@ __global__ void __launch_bounds__(kRowBlock) layer_norm_registers(const LayerNor
 }
 
 // Rows in 16-byte packets (the usual case: dense rows whose length is a multiple of 8): lane l holds packets
-// l, l + group, ... of 8 consecutive elements, so a warp moves 512 contiguous bytes per access (bf16). Each group
-// takes RPT rows per step (rows base + sub + j * groups_per_warp: a warp's loads of one j are contiguous) and
-// issues all their loads before the first reduction, so RPT * PPL 16-byte loads per lane are in flight (scale and
-// offset come from L1 in the epilogue). Otherwise as layer_norm_registers.
-template <class TX, class TO, int PPL, int RPT>
+// l, l + group, ... of 8 consecutive elements, so a warp moves 512 contiguous bytes per access (bf16); otherwise
+// as layer_norm_registers.
+template <class TX, class TO, int PPL>
 __global__ void __launch_bounds__(kRowBlock) layer_norm_packets(const LayerNormParams p, int group) {
-  const int groups_per_warp = 32 / group;
-  const int warp = static_cast<int>(threadIdx.x) / 32, lane32 = static_cast<int>(threadIdx.x) % 32;
-  const int sub = lane32 / group, lane = lane32 % group;
-  const int64_t rows_per_warp = static_cast<int64_t>(groups_per_warp) * RPT;
-  const int64_t warps = static_cast<int64_t>(gridDim.x) * (kRowBlock / 32);
+  const GroupIndex g = group_index(group);
+  const int64_t rows = p.x_rows.rows;
   const int cols = static_cast<int>(p.x_rows.cols);
   const float n = static_cast<float>(cols);
   const TX* xs = static_cast<const TX*>(p.x);
   TO* outs = static_cast<TO*>(p.out);
-  for (int64_t base = (static_cast<int64_t>(blockIdx.x) * (kRowBlock / 32) + warp) * rows_per_warp;
-       base < p.x_rows.rows; base += warps * rows_per_warp) {
-    float v[RPT][PPL][kPacket];
+  for (int64_t base = g.base; base < rows; base += g.step) {
+    const int64_t r = base + g.sub;
+    const bool active = r < rows;
+    float v[PPL][kPacket];
+    float sum = 0.f;
+    const TX* x = active ? xs + row_offset(p.x_rows, r) : xs;
 #pragma unroll
-    for (int j = 0; j < RPT; ++j) {
-      const int64_t r = base + sub + static_cast<int64_t>(j) * groups_per_warp;
-      const bool active = r < p.x_rows.rows;
-      const TX* x = xs + (active ? row_offset(p.x_rows, r) : 0);
+    for (int k = 0; k < PPL; ++k) {
+      const int c = (g.lane + k * group) * kPacket;
+      if (active && c < cols) {
+        ld8(x + c, v[k]);
+      } else {
 #pragma unroll
-      for (int k = 0; k < PPL; ++k) {
-        const int c = (lane + k * group) * kPacket;
-        if (active && c < cols) {
-          ld8(x + c, v[j][k]);
-        } else {
+        for (int e = 0; e < kPacket; ++e) v[k][e] = 0.f;
+      }
 #pragma unroll
-          for (int e = 0; e < kPacket; ++e) v[j][k][e] = 0.f;
-        }
+      for (int e = 0; e < kPacket; ++e) sum += v[k][e];
+    }
+    const float mean = group_sum(sum, group) / n;
+    float sq = 0.f;
+#pragma unroll
+    for (int k = 0; k < PPL; ++k) {
+      const bool in = (g.lane + k * group) * kPacket < cols;
+#pragma unroll
+      for (int e = 0; e < kPacket; ++e) {
+        const float d = in ? v[k][e] - mean : 0.f;
+        sq += d * d;
       }
     }
-    float mean[RPT], inv[RPT];
-#pragma unroll
-    for (int j = 0; j < RPT; ++j) {
-      float sum = 0.f;
-#pragma unroll
-      for (int k = 0; k < PPL; ++k)
-#pragma unroll
-        for (int e = 0; e < kPacket; ++e) sum += v[j][k][e];
-      mean[j] = group_sum(sum, group) / n;
-    }
-#pragma unroll
-    for (int j = 0; j < RPT; ++j) {
-      float sq = 0.f;
-#pragma unroll
-      for (int k = 0; k < PPL; ++k) {
-        const bool in = (lane + k * group) * kPacket < cols;
-#pragma unroll
-        for (int e = 0; e < kPacket; ++e) {
-          const float d = in ? v[j][k][e] - mean[j] : 0.f;
-          sq += d * d;
-        }
-      }
-      inv[j] = 1.0f / sqrtf(group_sum(sq, group) / n + p.eps);
-    }
-#pragma unroll
-    for (int j = 0; j < RPT; ++j) {
-      const int64_t r = base + sub + static_cast<int64_t>(j) * groups_per_warp;
-      if (r >= p.x_rows.rows) continue;
+    const float var = group_sum(sq, group) / n;
+    const float inv = 1.0f / sqrtf(var + p.eps);
+    if (active) {
       TO* o = outs + row_offset(p.out_rows, r);
 #pragma unroll
       for (int k = 0; k < PPL; ++k) {
-        const int c = (lane + k * group) * kPacket;
+        const int c = (g.lane + k * group) * kPacket;
         if (c >= cols) continue;
         float sc[kPacket], of[kPacket], y[kPacket];
         ld8(p.scale + c, sc);
         ld8(p.offset + c, of);
 #pragma unroll
-        for (int e = 0; e < kPacket; ++e) y[e] = ((v[j][k][e] - mean[j]) * inv[j]) * sc[e] + of[e];
+        for (int e = 0; e < kPacket; ++e) y[e] = ((v[k][e] - mean) * inv) * sc[e] + of[e];
         st8(o + c, y);
       }
     }
   }
-}
-
-template <class TX, class TO, int PPL, int RPT>
-void launch_packets(const LayerNormParams& p, int group, cudaStream_t stream) {
-  const int64_t rows_per_block = static_cast<int64_t>(kRowBlock / group) * RPT;
-  const int64_t blocks = std::clamp<int64_t>((p.x_rows.rows + rows_per_block - 1) / rows_per_block, 1, 1 << 20);
-  layer_norm_packets<TX, TO, PPL, RPT><<<static_cast<unsigned>(blocks), kRowBlock, 0, stream>>>(p, group);
 }
 
 // Any row length: two passes over the row (mean, then the variance of x - mean); the row stays in L1/L2.
@@ -201,22 +171,13 @@ void launch_layer_norm(const LayerNormParams& p, cudaStream_t stream) {
     using TX = decltype(tx);
     using TO = decltype(to);
     if (use_packets) {
-      // Rows per step as 16-byte loads in flight allow without spilling: 4 rows of one packet per lane, 2 of two,
-      // 1 of four.
-      static const int rows_env = [] {
-        const char* e = std::getenv("AXF_LN_ROWS");
-        return e ? std::atoi(e) : 4;
-      }();
-      if (packets_per_lane <= 1 && rows_env == 1) {
-        launch_packets<TX, TO, 1, 1>(p, packet_group, stream);
-      } else if (packets_per_lane <= 1 && rows_env == 2) {
-        launch_packets<TX, TO, 1, 2>(p, packet_group, stream);
-      } else if (packets_per_lane <= 1) {
-        launch_packets<TX, TO, 1, 4>(p, packet_group, stream);
+      const unsigned grid = row_grid(rows, packet_group);
+      if (packets_per_lane <= 1) {
+        layer_norm_packets<TX, TO, 1><<<grid, kRowBlock, 0, stream>>>(p, packet_group);
       } else if (packets_per_lane <= 2) {
-        launch_packets<TX, TO, 2, 2>(p, packet_group, stream);
+        layer_norm_packets<TX, TO, 2><<<grid, kRowBlock, 0, stream>>>(p, packet_group);
       } else {
-        launch_packets<TX, TO, 4, 1>(p, packet_group, stream);
+        layer_norm_packets<TX, TO, 4><<<grid, kRowBlock, 0, stream>>>(p, packet_group);
       }
     } else if (per_lane <= 1) {
       launch_registers<TX, TO, 1>(p, group, stream);

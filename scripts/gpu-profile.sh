@@ -2,16 +2,18 @@
 # On a GPU machine: the time of every kernel of one `axialfold bench --modules` pass (each Evoformer module once,
 # then a whole Evoformer and extra-MSA block), read with Nsight Compute (gpu__time_duration; clocks left as found).
 # Writes kernels.csv (every launch in order) and prints the kernels by total time. Usage:
-#   scripts/gpu-profile.sh BUILD_DIR [LENGTH] [PRECISION]      (defaults 1024, bf16)
+#   scripts/gpu-profile.sh BUILD_DIR [LENGTH] [PRECISION] [bench options, e.g. --chunk-pair-rows 128]
+#   (defaults 1024, bf16)
 set -euo pipefail
 build="$1"
 length="${2:-1024}"
 precision="${3:-bf16}"
+shift $(( $# < 3 ? $# : 3 ))
 out="${OUT:-gpu-profile-out}"
 mkdir -p "$out"
 ncu --clock-control none --metrics gpu__time_duration.sum --csv --page raw \
   "$build/axialfold" bench --device cuda --modules --precision "$precision" --lengths "$length" --repeat 1 \
-  --warmup 0 > "$out/ncu-raw.csv" 2> "$out/ncu.log" || { tail -20 "$out/ncu.log"; exit 1; }
+  --warmup 0 "$@" > "$out/ncu-raw.csv" 2> "$out/ncu.log" || { tail -20 "$out/ncu.log"; exit 1; }
 python3 - "$out/ncu-raw.csv" "$out/kernels.csv" <<'PY'
 import csv, sys, collections
 rows = [r for r in csv.reader(open(sys.argv[1])) if r]

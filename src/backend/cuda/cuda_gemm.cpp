@@ -65,10 +65,11 @@ void CudaBackend::linear(const LinearArgs& a) {
   // (the CPU backend's order of operations, so both round alike).
   Matrix mo{};
   const bool out_is_matrix = as_matrix(a.out, &mo);
-  // Bias and ReLU in cuBLASLt's epilogue: one pass over the output (not with accumulate + activation, sigmoid or an
-  // fp32 GEMM into bf16; cuBLASLt declining falls through to the path below).
-  if (ctx_->lt && out_is_matrix && (bias || a.activation == Activation::Relu) &&
-      a.activation != Activation::Sigmoid && !(a.accumulate && a.activation != Activation::None) &&
+  // cuBLASLt, with bias and ReLU in its epilogue: one pass over the output (not with accumulate + activation, sigmoid
+  // or an fp32 GEMM into bf16; cuBLASLt declining falls through to the path below). Plain products go through it
+  // too, for its split-K-free algorithms (gemm_lt.cu): results independent of the chunk sizes.
+  if (ctx_->lt && out_is_matrix && a.activation != Activation::Sigmoid &&
+      !(a.accumulate && a.activation != Activation::None) &&
       (cd == DType::BF16 || a.out.dtype() == DType::F32)) {
     kernels::LtLinearParams lp;
     lp.m = n;

@@ -134,7 +134,10 @@ int run_predict(int argc, char** argv) {
       "explicit (the --chunk-* options) or auto (the least chunking that fits the free GPU memory, from the memory "
       "planner)")(
       "no-memory-check", po::bool_switch(),
-      "run even when the memory planner predicts the run does not fit the free GPU memory");
+      "run even when the memory planner predicts the run does not fit the free GPU memory")(
+      "pair-arrays", po::value<std::string>()->default_value("auto"),
+      "write the [L, L, *] arrays (pair representation, distogram logits; fp32) to NAME_result.h5: yes, no, or "
+      "auto (when they take at most 4 GiB: L up to about 3,300; at L = 10,000 they are 77 GB)");
   add_chunk_options(desc);
   const std::string usage =
       "usage: axialfold predict --params params_model_1_ptm.npz (--features inputs.npz | --fasta query.fasta\n"
@@ -156,6 +159,9 @@ int run_predict(int argc, char** argv) {
   const std::string device = opts.vm["device"].as<std::string>();
   AXF_CHECK(device == "cpu" || device.rfind("cuda", 0) == 0, "--device ", device, ": expected cpu, cuda or cuda:N");
   const runtime::Precision precision = runtime::parse_precision(opts.vm["precision"].as<std::string>());
+  const std::string pair_arrays_choice = opts.vm["pair-arrays"].as<std::string>();
+  AXF_CHECK(pair_arrays_choice == "auto" || pair_arrays_choice == "yes" || pair_arrays_choice == "no",
+            "--pair-arrays ", pair_arrays_choice, ": expected auto, yes or no");
 
   const std::filesystem::path params_path = opts.vm["params"].as<std::string>();
   const std::filesystem::path out_dir = opts.vm["output-dir"].as<std::string>();
@@ -247,6 +253,13 @@ int run_predict(int argc, char** argv) {
     }
   }
 
+  const bool pair_arrays = write_pair_arrays(pair_arrays_choice, inputs.num_res(), cfg);
+  if (!pair_arrays)
+    runtime::log_info("results: the pair representation and distogram logits (",
+                      format_gib(static_cast<double>(pair_array_bytes(inputs.num_res(), cfg))),
+                      ") are not written (--pair-arrays ", pair_arrays_choice,
+                      "; yes writes them)");
+
   model::RecyclingOptions recycling;
   recycling.num_recycle = opts.vm.count("recycles") ? opts.vm["recycles"].as<int>() : cfg.data.num_recycle;
   recycling.early_stop_tolerance = opts.vm["early-stop-tolerance"].as<double>();
@@ -255,8 +268,10 @@ int run_predict(int argc, char** argv) {
   model::HeadOutputs heads;
   {
     runtime::StageTimer t(ctx, "heads");
+    model::HeadsOptions head_options;
+    head_options.distogram_logits = pair_arrays;
     heads = model::run_heads(ctx, params, cfg, result.trunk.single, result.trunk.pair, result.trunk.msa,
-                             result.structure.single);
+                             result.structure.single, head_options);
   }
   std::string name = opts.vm.count("name") ? opts.vm["name"].as<std::string>() : features_path.stem().string();
   const std::string made_suffix = "_model_inputs";  // --fasta wrote NAME_model_inputs.h5
@@ -267,7 +282,7 @@ int run_predict(int argc, char** argv) {
     runtime::StageTimer t(ctx, "write results");
     ResultFiles files{out_dir, name};
     write_results(files, cfg, params, features_path, inputs, result, heads, *backend,
-                  runtime::precision_name(precision), ctx.timers());
+                  runtime::precision_name(precision), ctx.timers(), pair_arrays);
   }
   runtime::log_info("wrote ", (out_dir / (name + ".pdb")).string(), " and the other result files");
   std::cout << ctx.timers().table();

@@ -29,10 +29,21 @@ std::string config_text(const model::ModelConfig& cfg) {
 
 }  // namespace
 
+int64_t pair_array_bytes(int64_t num_res, const model::ModelConfig& cfg) {
+  return num_res * num_res * (cfg.pair_channel + cfg.heads.distogram_num_bins) * static_cast<int64_t>(sizeof(float));
+}
+
+bool write_pair_arrays(const std::string& choice, int64_t num_res, const model::ModelConfig& cfg) {
+  if (choice == "yes") return true;
+  if (choice == "no") return false;
+  AXF_CHECK(choice == "auto", "--pair-arrays ", choice, ": expected auto, yes or no");
+  return pair_array_bytes(num_res, cfg) <= kPairArraysAutoBytes;
+}
+
 void write_results(const ResultFiles& files, const model::ModelConfig& cfg, const model::Params& params,
                    const std::filesystem::path& features_path, const model::ModelInputs& inputs,
                    const model::AlphaFoldResult& result, const model::HeadOutputs& heads, backend::Backend& backend,
-                   const std::string& precision, const runtime::Timers& timers) {
+                   const std::string& precision, const runtime::Timers& timers, bool pair_arrays) {
   const int64_t L = inputs.num_res();
   const core::Tensor plddt = model::compute_plddt(heads.plddt_logits);
   const std::vector<float> plddt_values = floats(plddt);
@@ -80,11 +91,14 @@ void write_results(const ResultFiles& files, const model::ModelConfig& cfg, cons
   add("plddt", plddt);
   add("aatype", inputs.aatype);
   add("residue_index", inputs.residue_index);
-  add("distogram_logits", heads.distogram_logits);
-  add("distogram_bin_edges", heads.distogram_bin_edges);
+  if (pair_arrays) {
+    AXF_CHECK(heads.distogram_logits.defined(), "write_results: the distogram logits were not computed");
+    add("distogram_logits", heads.distogram_logits);
+    add("distogram_bin_edges", heads.distogram_bin_edges);
+  }
   add("experimentally_resolved_logits", heads.experimentally_resolved_logits);
   add("single", backend.download(result.trunk.single).to(core::DType::F32));
-  add("pair", backend.download(result.trunk.pair).to(core::DType::F32));
+  if (pair_arrays) add("pair", backend.download(result.trunk.pair).to(core::DType::F32));
   add("final_affines", result.structure.trajectory.select(0, result.structure.trajectory.size(0) - 1));
   if (has_pae) {
     add("predicted_aligned_error", pae.pae);
@@ -108,6 +122,7 @@ void write_results(const ResultFiles& files, const model::ModelConfig& cfg, cons
       {"passes", std::to_string(result.passes)},
       {"stopped_early", result.stopped_early ? "true" : "false"},
       {"timings_seconds", timing_text},
+      {"pair_arrays", pair_arrays ? "written" : "not written (predict --pair-arrays)"},
   };
   std::vector<std::pair<std::string, const io::NpyArray*>> named;
   for (const auto& [k, a] : arrays) named.emplace_back(k, &a);

@@ -3,8 +3,9 @@
 //   NAME_confidence.json         per-residue pLDDT (AlphaFold Database layout)
 //   NAME_pae.json                predicted aligned error matrix and its maximum (_ptm presets)
 //   NAME_summary.json            pTM (_ptm presets) and mean pLDDT
-//   NAME_result.h5               atom positions and mask, pLDDT, PAE, pTM, distogram logits, single and pair
-//                                representations, timings, provenance (version, config, parameter checksum, inputs)
+//   NAME_result.h5               atom positions and mask, pLDDT, PAE, pTM, the single representation, timings,
+//                                provenance (version, config, parameter checksum, inputs); with pair_arrays also
+//                                the [L, L, *] arrays: distogram logits and the pair representation
 #pragma once
 
 #include <filesystem>
@@ -18,6 +19,12 @@
 
 namespace axf::app {
 
+// The [L, L, *] arrays of NAME_result.h5 (pair representation [L, L, c_z] and distogram logits [L, L, bins],
+// fp32): their bytes, and predict's --pair-arrays choice (auto: written up to kPairArraysAutoBytes).
+int64_t pair_array_bytes(int64_t num_res, const model::ModelConfig& cfg);
+constexpr int64_t kPairArraysAutoBytes = int64_t{4} << 30;
+bool write_pair_arrays(const std::string& choice, int64_t num_res, const model::ModelConfig& cfg);
+
 struct ResultFiles {
   std::filesystem::path dir;
   std::string name;
@@ -27,6 +34,7 @@ struct ResultFiles {
 void write_results(const ResultFiles& files, const model::ModelConfig& cfg, const model::Params& params,
                    const std::filesystem::path& features_path, const model::ModelInputs& inputs,
                    const model::AlphaFoldResult& result, const model::HeadOutputs& heads,
-                   backend::Backend& backend, const std::string& precision, const runtime::Timers& timers);
+                   backend::Backend& backend, const std::string& precision, const runtime::Timers& timers,
+                   bool pair_arrays = true);
 
 }  // namespace axf::app

@@ -90,7 +90,8 @@ Tensor linspace(float start, float stop, int64_t num) {
 }
 
 HeadOutputs run_heads(runtime::ExecutionContext& ctx, const Params& params, const ModelConfig& cfg,
-                      const Tensor& single, const Tensor& pair, const Tensor& msa, const Tensor& structure_single) {
+                      const Tensor& single, const Tensor& pair, const Tensor& msa, const Tensor& structure_single,
+                      const HeadsOptions& options) {
   const HeadsConfig& h = cfg.heads;
   const Scope root(params, kRootScope);
   AXF_CHECK(pair.ndim() == 3 && single.ndim() == 2 && msa.ndim() == 3 && single.size(0) == pair.size(0) &&
@@ -98,7 +99,8 @@ HeadOutputs run_heads(runtime::ExecutionContext& ctx, const Params& params, cons
             "heads: inconsistent inputs single ", single.describe(), ", pair ", pair.describe(), ", msa ",
             msa.describe(), ", structure single ", structure_single.describe());
   HeadOutputs out;
-  out.distogram_logits = distogram_logits(ctx, root.sub("distogram_head").sub("half_logits"), pair);
+  if (options.distogram_logits)
+    out.distogram_logits = distogram_logits(ctx, root.sub("distogram_head").sub("half_logits"), pair);
   out.distogram_bin_edges = linspace(h.distogram_first_break, h.distogram_last_break, h.distogram_num_bins - 1);
   out.plddt_logits = plddt_logits(ctx, root.sub("predicted_lddt_head"), structure_single);
   out.masked_msa_logits = linear_head(ctx, root.sub("masked_msa_head").sub("logits"), msa, ctx.chunks().msa_rows);

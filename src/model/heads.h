@@ -11,7 +11,8 @@
 namespace axf::model {
 
 struct HeadOutputs {
-  Tensor distogram_logits;                // [L, L, num_bins] host, symmetric (half_logits + half_logits^T)
+  Tensor distogram_logits;                // [L, L, num_bins] host, symmetric (half_logits + half_logits^T);
+                                          // undefined when HeadsOptions::distogram_logits is off
   Tensor distogram_bin_edges;             // [num_bins - 1] linspace(first_break, last_break, num_bins - 1)
   Tensor plddt_logits;                    // [L, plddt_num_bins] host
   Tensor masked_msa_logits;               // [S, L, masked_msa_num_output] host
@@ -24,10 +25,18 @@ struct HeadOutputs {
 // AlphaFold's jnp.linspace(start, stop, num) in single precision (the breaks the heads return).
 Tensor linspace(float start, float stop, int64_t num);
 
+// What the caller needs besides the heads every prediction reports (pLDDT, PAE, masked MSA, experimentally
+// resolved): the distogram logits are [L, L, 64] fp32 on the host (25.6 GB at L = 10,000), so a caller that does not
+// write them can leave them out (HeadOutputs::distogram_logits stays undefined; the bin edges are still given).
+struct HeadsOptions {
+  bool distogram_logits = true;
+};
+
 // Runs every head of the config. single: trunk single [L, c_s]; pair [L, L, c_z]; msa [S, L, c_m];
 // structure_single: the structure module's final activations [L, c_s] (input of the pLDDT head). The [L, L, *]
 // heads work ctx.chunks().pair_rows rows at a time, the masked-MSA head ctx.chunks().msa_rows sequences at a time.
 HeadOutputs run_heads(runtime::ExecutionContext& ctx, const Params& params, const ModelConfig& cfg,
-                      const Tensor& single, const Tensor& pair, const Tensor& msa, const Tensor& structure_single);
+                      const Tensor& single, const Tensor& pair, const Tensor& msa, const Tensor& structure_single,
+                      const HeadsOptions& options = {});
 
 }  // namespace axf::model

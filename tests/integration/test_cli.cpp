@@ -192,8 +192,38 @@ TEST(Cli, BadInputGivesClearErrorsAndNonZeroExit) {
   EXPECT_NE(r.output.find("expected fp32, tf32 or bf16"), std::string::npos) << r.output;
   EXPECT_FALSE(std::filesystem::exists(dir / "o" / "features.pdb"));
 
+  r = run("predict --params " + params.string() + " --features " + features.string() + " --output-dir " +
+          (dir / "o").string() + " --pair-arrays maybe");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("--pair-arrays maybe: expected auto, yes or no"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "o" / "features.pdb"));
+
   r = run("frobnicate");
   EXPECT_NE(r.status, 0);
+}
+
+// --pair-arrays no (auto's choice above 4 GiB, e.g. L = 10,000: 77 GB): the result file keeps the structure, pLDDT,
+// PAE and pTM but leaves out the [L, L, *] arrays, and says so; the same run with yes writes them.
+TEST(Cli, PredictLeavesOutThePairArraysWhenAsked) {
+  const auto dir = scratch_dir("cli-pair-arrays");
+  const auto params = dir / "params.npz";
+  ASSERT_EQ(run("make-params --evoformer-blocks 1 --out " + params.string()).status, 0);
+  const auto features = write_features(dir);
+  for (const std::string choice : {"no", "yes"}) {
+    const auto out = dir / choice;
+    const Result r = run("predict --params " + params.string() + " --features " + features.string() +
+                         " --output-dir " + out.string() + " --recycles 0 --name t --pair-arrays " + choice);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(r.output.find("are not written (--pair-arrays no") != std::string::npos, choice == "no") << r.output;
+    const auto h5 = io::read_hdf5_arrays(out / "t_result.h5");
+    for (const char* k : {"final_atom_positions", "plddt", "predicted_aligned_error", "ptm", "single"})
+      EXPECT_TRUE(h5.count(k)) << k << " (" << choice << ")";
+    for (const char* k : {"pair", "distogram_logits", "distogram_bin_edges"})
+      EXPECT_EQ(h5.count(k), choice == "yes" ? 1u : 0u) << k << " (" << choice << ")";
+    const auto attrs = io::read_hdf5_string_attributes(out / "t_result.h5");
+    EXPECT_EQ(attrs.at("pair_arrays"), choice == "yes" ? "written" : "not written (predict --pair-arrays)");
+    EXPECT_TRUE(std::filesystem::exists(out / "t_pae.json"));
+  }
 }
 
 TEST(Cli, ConfigPresetsInRepositoryMatchShowConfig) {

@@ -33,7 +33,7 @@ AttentionPlan plan_attention(const AttentionParams& p, size_t budget_bytes) {
   return plan;
 }
 
-void launch_attention(const AttentionParams& p, const AttentionPlan& plan, float* workspace, cublasHandle_t handle,
+void launch_attention(const AttentionParams& p, const AttentionPlan& plan, float* workspace, const GemmEngine& gemm_engine,
                       cudaStream_t stream) {
   if (p.B == 0 || p.Q == 0 || p.H == 0) return;
   AXF_CHECK(p.K > 0, "attention with no keys");
@@ -64,7 +64,7 @@ void launch_attention(const AttentionParams& p, const AttentionPlan& plan, float
         g.ldc = p.K;
         g.stride_c = p.H * block;
         g.batch = nb;
-        gemm(handle, g, "attention logits");
+        gemm(gemm_engine, g, "attention logits");
       }
       SoftmaxParams s;
       s.logits = workspace;
@@ -101,7 +101,7 @@ void launch_attention(const AttentionParams& p, const AttentionPlan& plan, float
         g.ldc = ld_or(qc, p.out_s1, p.Dv);
         g.stride_c = p.out_s0;
         g.batch = nb;
-        gemm(handle, g, "attention output");
+        gemm(gemm_engine, g, "attention output");
       }
     }
   }

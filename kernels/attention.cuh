@@ -11,6 +11,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/gemm.cuh"
+
 namespace axf::kernels {
 
 struct AttentionParams {
@@ -41,8 +43,8 @@ struct AttentionPlan {
 // Chunks whose logits block fits `budget_bytes` (at least one query row of one batch element).
 AttentionPlan plan_attention(const AttentionParams& p, size_t budget_bytes);
 
-// `workspace` holds at least plan.workspace_bytes; the handle runs on `stream`.
-void launch_attention(const AttentionParams& p, const AttentionPlan& plan, float* workspace, cublasHandle_t handle,
+// `workspace` holds at least plan.workspace_bytes; the GEMMs run on gemm_engine.stream, which is `stream`.
+void launch_attention(const AttentionParams& p, const AttentionPlan& plan, float* workspace, const GemmEngine& gemm_engine,
                       cudaStream_t stream);
 
 }  // namespace axf::kernels

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "backend/cuda/cuda_check.h"
+#include "kernels/gemm_lt.cuh"
 
 namespace axf::kernels {
 
@@ -16,7 +17,7 @@ cudaDataType_t cuda_type(ElemType t, const char* what) {
 }
 }  // namespace
 
-void gemm(cublasHandle_t handle, const GemmParams& p, const char* what) {
+void gemm(const GemmEngine& engine, const GemmParams& p, const char* what) {
   if (p.m == 0 || p.n == 0 || p.batch == 0) return;
   // Stored row-major shapes: A is [m, k] (or [k, m] transposed), B is [k, n] (or [n, k]), C is [m, n].
   const int64_t a_cols = p.trans_a ? p.m : p.k, b_cols = p.trans_b ? p.k : p.n;
@@ -32,10 +33,11 @@ void gemm(cublasHandle_t handle, const GemmParams& p, const char* what) {
                                           : CUBLAS_COMPUTE_32F;
   AXF_CHECK(!(p.ab_type == ElemType::F32 && p.c_type != ElemType::F32), what,
             ": fp32 operands need an fp32 result");
+  if (engine.lt && p.ab_type == ElemType::F32 && p.math == GemmMath::Fp32 && engine.lt->run(p, engine.stream)) return;
   const cublasOperation_t op_a = p.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t op_b = p.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   // Column-major view: C^T[n, m] = op(B)^T[n, k] @ op(A)^T[k, m].
-  AXF_CUBLAS_CHECK(cublasGemmStridedBatchedEx_64(handle, op_b, op_a, p.n, p.m, p.k, &p.alpha, p.b, ab, p.ldb,
+  AXF_CUBLAS_CHECK(cublasGemmStridedBatchedEx_64(engine.cublas, op_b, op_a, p.n, p.m, p.k, &p.alpha, p.b, ab, p.ldb,
                                                  p.stride_b, p.a, ab, p.lda, p.stride_a, &p.beta, p.c, c, p.ldc,
                                                  p.stride_c, p.batch, compute, CUBLAS_GEMM_DEFAULT));
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cublas_v2.h>
+#include <cuda_runtime_api.h>
 
 #include <cstdint>
 
@@ -31,7 +32,18 @@ struct GemmParams {
   GemmMath math = GemmMath::Fp32;
 };
 
-// Checks the leading dimensions and types (naming `what` in errors) and runs the GEMM on the handle's stream.
-void gemm(cublasHandle_t handle, const GemmParams& p, const char* what);
+class LtMatmul;
+
+// Where the GEMMs run: the cuBLAS handle (bound to `stream`) and, when the backend has one, cuBLASLt, which takes the
+// fp32 products (split-K free, so a row-chunked caller gets the unchunked results bit for bit; gemm_lt.cuh).
+struct GemmEngine {
+  cublasHandle_t cublas = nullptr;
+  LtMatmul* lt = nullptr;
+  cudaStream_t stream = nullptr;
+};
+
+// Checks the leading dimensions and types (naming `what` in errors) and runs the GEMM on the engine's stream: fp32
+// operands (true fp32) through cuBLASLt where it offers an algorithm, everything else through cuBLAS.
+void gemm(const GemmEngine& engine, const GemmParams& p, const char* what);
 
 }  // namespace axf::kernels

@@ -1,6 +1,8 @@
 #include "kernels/gemm_lt.cuh"
 
 #include <algorithm>
+#include <climits>
+#include <utility>
 #include <cstdio>
 #include <cstdlib>
 
@@ -24,24 +26,49 @@ int pointer_alignment(const void* p) {
 
 }  // namespace
 
-LtLinear::LtLinear() {
+LtMatmul::LtMatmul() {
   AXF_CUBLAS_CHECK(cublasLtCreate(&handle_));
   AXF_CUDA_CHECK(cudaMalloc(&workspace_, kWorkspaceBytes));
   workspace_bytes_ = kWorkspaceBytes;
 }
 
-LtLinear::~LtLinear() {
-  for (auto& [key, plan] : plans_) {
+LtMatmul::~LtMatmul() {
+  auto destroy = [](Plan& plan) {
     if (plan.desc) cublasLtMatmulDescDestroy(plan.desc);
     if (plan.a) cublasLtMatrixLayoutDestroy(plan.a);
     if (plan.b) cublasLtMatrixLayoutDestroy(plan.b);
     if (plan.c) cublasLtMatrixLayoutDestroy(plan.c);
-  }
+  };
+  for (auto& [key, plan] : plans_) destroy(plan);
+  for (auto& [key, plan] : gemm_plans_) destroy(plan);
   if (workspace_) cudaFree(workspace_);
   if (handle_) cublasLtDestroy(handle_);
 }
 
-LtLinear::Plan& LtLinear::plan(const LtLinearParams& p, int alignment) {
+void LtMatmul::choose_algorithm(Plan& pl, int alignment) {
+  cublasLtMatmulPreference_t pref = nullptr;
+  AXF_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
+  AXF_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                                                        &workspace_bytes_, sizeof workspace_bytes_));
+  // No split-K: each output element's dot product runs in one sequence, so a GEMM's rounding does not depend on
+  // the number of rows it is given (chunked and unchunked runs can agree bit for bit, as issue 6 asks).
+  const uint32_t reduction = CUBLASLT_REDUCTION_SCHEME_NONE;
+  AXF_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &reduction,
+                                                        sizeof reduction));
+  const uint32_t align = static_cast<uint32_t>(alignment);
+  for (auto attr : {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+                    CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES})
+    AXF_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, attr, &align, sizeof align));
+  cublasLtMatmulHeuristicResult_t result{};
+  int found = 0;
+  const cublasStatus_t s =
+      cublasLtMatmulAlgoGetHeuristic(handle_, pl.desc, pl.a, pl.b, pl.c, pl.c, pref, 1, &result, &found);
+  cublasLtMatmulPreferenceDestroy(pref);
+  pl.ok = s == CUBLAS_STATUS_SUCCESS && found > 0;
+  if (pl.ok) pl.algo = result.algo;
+}
+
+LtMatmul::Plan& LtMatmul::plan(const LtLinearParams& p, int alignment) {
   const Key key{p.m, p.n, p.k, p.ldx, p.ldo, static_cast<int>(p.ab_type), static_cast<int>(p.out_type),
                 static_cast<int>(p.math), p.bias != nullptr, p.relu, p.accumulate ? 1 : 0, alignment,
                 static_cast<int>(p.bias_type)};
@@ -70,30 +97,11 @@ LtLinear::Plan& LtLinear::plan(const LtLinearParams& p, int alignment) {
                                               static_cast<uint64_t>(p.m), p.ldx));
   AXF_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&pl.c, lt_type(p.out_type), static_cast<uint64_t>(p.n),
                                               static_cast<uint64_t>(p.m), p.ldo));
-  cublasLtMatmulPreference_t pref = nullptr;
-  AXF_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
-  AXF_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
-                                                        &workspace_bytes_, sizeof workspace_bytes_));
-  // No split-K: each output element's dot product runs in one sequence, so a GEMM's rounding does not depend on
-  // the number of rows it is given (chunked and unchunked runs agree bit for bit, as issue 6 asks of fp32 runs).
-  const uint32_t reduction = CUBLASLT_REDUCTION_SCHEME_NONE;
-  AXF_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &reduction,
-                                                        sizeof reduction));
-  const uint32_t align = static_cast<uint32_t>(alignment);
-  for (auto attr : {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
-                    CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES})
-    AXF_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, attr, &align, sizeof align));
-  cublasLtMatmulHeuristicResult_t result{};
-  int found = 0;
-  const cublasStatus_t s =
-      cublasLtMatmulAlgoGetHeuristic(handle_, pl.desc, pl.a, pl.b, pl.c, pl.c, pref, 1, &result, &found);
-  cublasLtMatmulPreferenceDestroy(pref);
-  pl.ok = s == CUBLAS_STATUS_SUCCESS && found > 0;
-  if (pl.ok) pl.algo = result.algo;
+  choose_algorithm(pl, alignment);
   return pl;
 }
 
-bool LtLinear::run(const LtLinearParams& p, cudaStream_t stream) {
+bool LtMatmul::run(const LtLinearParams& p, cudaStream_t stream) {
   if (p.m == 0 || p.n == 0) return true;
   if (p.k == 0) return false;
   if (p.bias && pointer_alignment(p.bias) < 16) return false;  // the epilogue's vector loads
@@ -105,6 +113,61 @@ bool LtLinear::run(const LtLinearParams& p, cudaStream_t stream) {
                                                     sizeof p.bias));
   const float alpha = 1.f, beta = p.accumulate ? 1.f : 0.f;
   AXF_CUBLAS_CHECK(cublasLtMatmul(handle_, pl.desc, &alpha, p.w, pl.a, p.x, pl.b, &beta, p.out, pl.c, p.out, pl.c,
+                                  &pl.algo, workspace_, workspace_bytes_, stream));
+  return true;
+}
+
+LtMatmul::Plan& LtMatmul::plan(const GemmParams& p, int alignment) {
+  const GemmKey key{p.trans_a, p.trans_b, p.m, p.n, p.k, p.lda, p.ldb, p.ldc, p.stride_a, p.stride_b, p.stride_c,
+                    p.batch, static_cast<int>(p.ab_type), static_cast<int>(p.c_type), static_cast<int>(p.math),
+                    alignment};
+  auto it = gemm_plans_.find(key);
+  if (it != gemm_plans_.end()) return it->second;
+  Plan& pl = gemm_plans_[key];
+  const cublasComputeType_t compute = (p.ab_type == ElemType::F32 && p.math == GemmMath::Tf32)
+                                          ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                          : CUBLAS_COMPUTE_32F;
+  AXF_CUBLAS_CHECK(cublasLtMatmulDescCreate(&pl.desc, compute, CUDA_R_32F));
+  // Column-major view, as kernels::gemm: C^T [n, m] = op(B)^T [n, k] @ op(A)^T [k, m], so cuBLASLt's A is our B
+  // (stored [k, n] row-major = [n, k] column-major, or its transpose) and its B is our A.
+  const cublasOperation_t op_lt_a = p.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const cublasOperation_t op_lt_b = p.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
+  AXF_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(pl.desc, CUBLASLT_MATMUL_DESC_TRANSA, &op_lt_a, sizeof op_lt_a));
+  AXF_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(pl.desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_lt_b, sizeof op_lt_b));
+  const auto u = [](int64_t v) { return static_cast<uint64_t>(v); };
+  AXF_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&pl.a, lt_type(p.ab_type), p.trans_b ? u(p.k) : u(p.n),
+                                              p.trans_b ? u(p.n) : u(p.k), p.ldb));
+  AXF_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&pl.b, lt_type(p.ab_type), p.trans_a ? u(p.m) : u(p.k),
+                                              p.trans_a ? u(p.k) : u(p.m), p.lda));
+  AXF_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&pl.c, lt_type(p.c_type), u(p.n), u(p.m), p.ldc));
+  if (p.batch > 1) {
+    const int32_t batch = static_cast<int32_t>(p.batch);
+    const std::pair<cublasLtMatrixLayout_t, int64_t> layouts[] = {{pl.a, p.stride_b}, {pl.b, p.stride_a},
+                                                                  {pl.c, p.stride_c}};
+    for (const auto& [layout, stride] : layouts) {
+      AXF_CUBLAS_CHECK(
+          cublasLtMatrixLayoutSetAttribute(layout, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &batch, sizeof batch));
+      AXF_CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(layout, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride,
+                                                        sizeof stride));
+    }
+  }
+  choose_algorithm(pl, alignment);
+  return pl;
+}
+
+bool LtMatmul::run(const GemmParams& p, cudaStream_t stream) {
+  if (p.m == 0 || p.n == 0 || p.batch == 0) return true;
+  if (p.k == 0 || p.batch > INT32_MAX) return false;
+  // Every batch's operands must keep the alignment the heuristic is told: the base pointers and the batch strides.
+  const size_t ab = p.ab_type == ElemType::BF16 ? 2 : 4, cb = p.c_type == ElemType::BF16 ? 2 : 4;
+  int alignment = std::min({pointer_alignment(p.a), pointer_alignment(p.b), pointer_alignment(p.c)});
+  if (p.batch > 1)
+    for (const size_t bytes : {static_cast<size_t>(p.stride_a) * ab, static_cast<size_t>(p.stride_b) * ab,
+                               static_cast<size_t>(p.stride_c) * cb})
+      alignment = std::min(alignment, pointer_alignment(reinterpret_cast<const void*>(bytes)));
+  Plan& pl = plan(p, alignment);
+  if (!pl.ok) return false;
+  AXF_CUBLAS_CHECK(cublasLtMatmul(handle_, pl.desc, &p.alpha, p.b, pl.a, p.a, pl.b, &p.beta, p.c, pl.c, p.c, pl.c,
                                   &pl.algo, workspace_, workspace_bytes_, stream));
   return true;
 }

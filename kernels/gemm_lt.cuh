@@ -1,10 +1,15 @@
-// Linear layers through cuBLASLt with the bias and ReLU fused into the GEMM's epilogue, so the output is written
-// once instead of written by the GEMM and then read and rewritten by a bias kernel:
-//   out[m, n] (+)= act(x[m, k] @ w[k, n] + bias[n]),   act in {none, ReLU}, fp32 accumulation
-// x and w fp32 (true fp32, or TF32 when asked) or bf16; out fp32 or bf16; bias fp32, or bf16 with a bf16 out
-// (cuBLASLt offers no fp32 bias for bf16 outputs: the caller rounds the bias once). Row-major operands go to
-// column-major cuBLASLt as their transposes (out^T = w^T x^T: the bias runs along the rows of out^T). Plans
-// (descriptors and the heuristic's algorithm) are cached per shape, layout, dtype, epilogue and alignment.
+// GEMMs through cuBLASLt.
+//  * Linear layers with the bias and ReLU fused into the GEMM's epilogue, so the output is written once instead of
+//    written by the GEMM and then read and rewritten by a bias kernel:
+//      out[m, n] (+)= act(x[m, k] @ w[k, n] + bias[n]),   act in {none, ReLU}, fp32 accumulation
+//    x and w fp32 (true fp32, or TF32 when asked) or bf16; out fp32 or bf16; bias fp32, or bf16 with a bf16 out
+//    (cuBLASLt offers no fp32 bias for bf16 outputs: the caller rounds the bias once). Row-major operands go to
+//    column-major cuBLASLt as their transposes (out^T = w^T x^T: the bias runs along the rows of out^T).
+//  * Batched strided GEMMs as kernels::gemm describes them (GemmParams), for the fp32 products that must not depend
+//    on how many rows they are given.
+// Every algorithm is split-K free (each output element's dot product runs in one sequence), so results do not
+// depend on the row count a chunked caller passes. Plans (descriptors and the heuristic's algorithm) are cached per
+// shape, layout, dtype, epilogue and alignment.
 #pragma once
 
 #include <cublasLt.h>
@@ -35,16 +40,19 @@ struct LtLinearParams {
   GemmMath math = GemmMath::Fp32;
 };
 
-class LtLinear {
+class LtMatmul {
  public:
-  LtLinear();
-  ~LtLinear();
-  LtLinear(const LtLinear&) = delete;
-  LtLinear& operator=(const LtLinear&) = delete;
+  LtMatmul();
+  ~LtMatmul();
+  LtMatmul(const LtMatmul&) = delete;
+  LtMatmul& operator=(const LtMatmul&) = delete;
 
   // One cuBLASLt call on `stream`; false (nothing launched) when cuBLASLt offers no algorithm for the problem,
   // so the caller takes its unfused path. Errors of a launched call throw.
   bool run(const LtLinearParams& p, cudaStream_t stream);
+  // C[b] = alpha op(A[b]) op(B[b]) + beta C[b] (GemmParams, row-major, leading dimensions already checked); false
+  // (nothing launched) when cuBLASLt offers no algorithm.
+  bool run(const GemmParams& p, cudaStream_t stream);
 
  private:
   struct Plan {
@@ -54,12 +62,18 @@ class LtLinear {
     cublasLtMatmulAlgo_t algo{};
   };
   using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int, int, int, bool, bool, int, int, int>;
+  using GemmKey = std::tuple<bool, bool, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                             int64_t, int64_t, int, int, int, int>;
   Plan& plan(const LtLinearParams& p, int alignment);
+  Plan& plan(const GemmParams& p, int alignment);
+  // The heuristic's best split-K-free algorithm for the plan's descriptors (pl.ok false when there is none).
+  void choose_algorithm(Plan& pl, int alignment);
 
   cublasLtHandle_t handle_ = nullptr;
   void* workspace_ = nullptr;
   size_t workspace_bytes_ = 0;
   std::map<Key, Plan> plans_;
+  std::map<GemmKey, Plan> gemm_plans_;
 };
 
 }  // namespace axf::kernels

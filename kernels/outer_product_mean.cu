@@ -104,7 +104,7 @@ size_t outer_product_mean_workspace_bytes(const OuterProductMeanParams& p, int64
 }
 
 void launch_outer_product_mean(const OuterProductMeanParams& p, int64_t chunk_rows, void* workspace,
-                               cublasHandle_t handle, cudaStream_t stream) {
+                               const GemmEngine& gemm_engine, cudaStream_t stream) {
   if (p.rows == 0 || p.L == 0 || p.Cz == 0) return;
   AXF_CHECK(p.A * p.Bc <= 0x7fffffffll, "outer_product_mean: ", p.A, " x ", p.Bc, " channels are too many");
   const int64_t L = p.L, ab = p.A * p.Bc;
@@ -129,7 +129,7 @@ void launch_outer_product_mean(const OuterProductMeanParams& p, int64_t chunk_ro
     g1.ldb = L * p.Bc;
     g1.c = outer;
     g1.ldc = L * p.Bc;
-    gemm(handle, g1, "outer_product_mean outer");
+    gemm(gemm_engine, g1, "outer_product_mean outer");
     if (ab > 0) {
       AXF_CHECK(ri * L <= 0x7fffffffll, "outer_product_mean: block of ", ri * L, " pairs exceeds the grid limit");
       // outer and permuted start 256-byte aligned; packets of 8 need only Bc % 8 == 0 (fp32: two uint4 per 8).
@@ -162,7 +162,7 @@ void launch_outer_product_mean(const OuterProductMeanParams& p, int64_t chunk_ro
     g2.ldb = p.Cz;
     g2.c = res;
     g2.ldc = p.Cz;
-    gemm(handle, g2, "outer_product_mean projection");
+    gemm(gemm_engine, g2, "outer_product_mean projection");
     const int group = row_group_size(p.Cz);
     const bool packets = p.Cz % kPacket == 0 && packets_fit(p.out_rows, p.out) &&
                          aligned(p.bias, 16);

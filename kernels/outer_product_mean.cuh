@@ -42,6 +42,6 @@ int64_t outer_product_mean_chunk_rows(const OuterProductMeanParams& p, size_t bu
 size_t outer_product_mean_workspace_bytes(const OuterProductMeanParams& p, int64_t chunk_rows);
 
 void launch_outer_product_mean(const OuterProductMeanParams& p, int64_t chunk_rows, void* workspace,
-                               cublasHandle_t handle, cudaStream_t stream);
+                               const GemmEngine& gemm_engine, cudaStream_t stream);
 
 }  // namespace axf::kernels

@@ -202,7 +202,7 @@ int64_t triangle_multiply_chunk_rows(const TriangleMultiplyParams& p, size_t bud
 }
 
 void launch_triangle_multiply(const TriangleMultiplyParams& p, int64_t chunk_rows, float* workspace,
-                              cublasHandle_t handle, cudaStream_t stream) {
+                              const GemmEngine& gemm_engine, cudaStream_t stream) {
   if (p.rows == 0 || p.L == 0 || p.C == 0) return;
   const int64_t L = p.L, plane = L * L;
   const size_t esize = p.in_type == ElemType::BF16 ? 2 : 4;
@@ -240,7 +240,7 @@ void launch_triangle_multiply(const TriangleMultiplyParams& p, int64_t chunk_row
       g.ldb = L;
       g.stride_b = plane;
     }
-    gemm(handle, g, "triangle_multiply");
+    gemm(gemm_engine, g, "triangle_multiply");
     launch_scatter_channels(workspace, p.C, rc * L, p.out, p.out_type, p.out_rows, r0 * L, stream);
   }
 }

@@ -37,7 +37,7 @@ inline size_t triangle_multiply_workspace_bytes(const TriangleMultiplyParams& p,
 }
 
 void launch_triangle_multiply(const TriangleMultiplyParams& p, int64_t chunk_rows, float* workspace,
-                              cublasHandle_t handle, cudaStream_t stream);
+                              const GemmEngine& gemm_engine, cudaStream_t stream);
 
 // Triangle multiplication's gated projections, channel-major (backend::GatedTransposeArgs):
 //   out[c, row_begin + r, j] = (proj[r, j, c] * mask[r, j]) * sigmoid(gate[r, j, c])

@@ -199,7 +199,7 @@ void CudaBackend::attention(const AttentionArgs& a) {
   p.out_s2 = out.stride(2);
   const kernels::AttentionPlan plan = kernels::plan_attention(p, workspace_budget_);
   const Tensor logits = scratch(static_cast<int64_t>(plan.workspace_bytes / sizeof(float)));
-  kernels::launch_attention(p, plan, f32_ptr(logits), ctx_->cublas, ctx_->stream);
+  kernels::launch_attention(p, plan, f32_ptr(logits), ctx_->gemm_engine(), ctx_->stream);
   if (!out_ready) {
     Tensor dst = a.out;
     copy_views(out, dst);

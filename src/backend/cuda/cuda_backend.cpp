@@ -86,7 +86,7 @@ CudaContext::CudaContext(int dev) : device(dev) {
   AXF_CUDA_CHECK(cudaMalloc(&flag, sizeof(int32_t)));
   d_flag = static_cast<int32_t*>(flag);
   const char* no_lt = std::getenv("AXF_NO_CUBLASLT");
-  if (!(no_lt && std::string(no_lt) == "1")) lt = std::make_unique<kernels::LtLinear>();
+  if (!(no_lt && std::string(no_lt) == "1")) lt = std::make_unique<kernels::LtMatmul>();
 }
 
 CudaContext::~CudaContext() {

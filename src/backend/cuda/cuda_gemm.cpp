@@ -121,7 +121,7 @@ void CudaBackend::linear(const LinearArgs& a) {
     g.c = tmp.raw_data();
     g.ldc = cout;
   }
-  kernels::gemm(ctx_->cublas, g, "linear");
+  kernels::gemm(ctx_->gemm_engine(), g, "linear");
   if (direct && !bias && a.activation == Activation::None) return;
   kernels::BiasActParams e;
   e.src = direct ? nullptr : f32_ptr(tmp);
@@ -170,7 +170,7 @@ void CudaBackend::gemm(const Tensor& a, bool trans_a, const Tensor& b, bool tran
   g.ldb = mb.ld;
   g.c = mc.p;
   g.ldc = mc.ld;
-  kernels::gemm(ctx_->cublas, g, "gemm");
+  kernels::gemm(ctx_->gemm_engine(), g, "gemm");
 }
 
 void CudaBackend::triangle_multiply(const TriangleMultiplyArgs& a) {
@@ -205,7 +205,7 @@ void CudaBackend::triangle_multiply(const TriangleMultiplyArgs& a) {
   activate();
   const int64_t chunk = kernels::triangle_multiply_chunk_rows(p, workspace_budget_);
   const Tensor ws = scratch(static_cast<int64_t>(kernels::triangle_multiply_workspace_bytes(p, chunk) / sizeof(float)));
-  kernels::launch_triangle_multiply(p, chunk, f32_ptr(ws), ctx_->cublas, ctx_->stream);
+  kernels::launch_triangle_multiply(p, chunk, f32_ptr(ws), ctx_->gemm_engine(), ctx_->stream);
 }
 
 void CudaBackend::gated_transpose(const GatedTransposeArgs& a) {
@@ -285,7 +285,7 @@ void CudaBackend::outer_product_mean(const OuterProductMeanArgs& a) {
   const int64_t chunk = kernels::outer_product_mean_chunk_rows(p, workspace_budget_);
   const size_t bytes = kernels::outer_product_mean_workspace_bytes(p, chunk);
   const Tensor ws = scratch(static_cast<int64_t>((bytes + sizeof(float) - 1) / sizeof(float)));
-  kernels::launch_outer_product_mean(p, chunk, ws.raw_data(), ctx_->cublas, ctx_->stream);
+  kernels::launch_outer_product_mean(p, chunk, ws.raw_data(), ctx_->gemm_engine(), ctx_->stream);
 }
 
 }  // namespace axf::backend::cuda

@@ -24,6 +24,15 @@ int pointer_alignment(const void* p) {
   return align;
 }
 
+// fp32 accumulation and scale; TF32 products only when asked for fp32 operands.
+cublasLtMatmulDesc_t matmul_desc(ElemType ab_type, GemmMath math) {
+  const cublasComputeType_t compute =
+      (ab_type == ElemType::F32 && math == GemmMath::Tf32) ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  cublasLtMatmulDesc_t desc = nullptr;
+  AXF_CUBLAS_CHECK(cublasLtMatmulDescCreate(&desc, compute, CUDA_R_32F));
+  return desc;
+}
+
 }  // namespace
 
 LtMatmul::LtMatmul() {
@@ -75,10 +84,7 @@ LtMatmul::Plan& LtMatmul::plan(const LtLinearParams& p, int alignment) {
   auto it = plans_.find(key);
   if (it != plans_.end()) return it->second;
   Plan& pl = plans_[key];
-  const cublasComputeType_t compute = (p.ab_type == ElemType::F32 && p.math == GemmMath::Tf32)
-                                          ? CUBLAS_COMPUTE_32F_FAST_TF32
-                                          : CUBLAS_COMPUTE_32F;
-  AXF_CUBLAS_CHECK(cublasLtMatmulDescCreate(&pl.desc, compute, CUDA_R_32F));
+  pl.desc = matmul_desc(p.ab_type, p.math);
   cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_DEFAULT;
   if (p.bias) epilogue = p.relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS;
   else if (p.relu) epilogue = CUBLASLT_EPILOGUE_RELU;
@@ -124,10 +130,7 @@ LtMatmul::Plan& LtMatmul::plan(const GemmParams& p, int alignment) {
   auto it = gemm_plans_.find(key);
   if (it != gemm_plans_.end()) return it->second;
   Plan& pl = gemm_plans_[key];
-  const cublasComputeType_t compute = (p.ab_type == ElemType::F32 && p.math == GemmMath::Tf32)
-                                          ? CUBLAS_COMPUTE_32F_FAST_TF32
-                                          : CUBLAS_COMPUTE_32F;
-  AXF_CUBLAS_CHECK(cublasLtMatmulDescCreate(&pl.desc, compute, CUDA_R_32F));
+  pl.desc = matmul_desc(p.ab_type, p.math);
   // Column-major view, as kernels::gemm: C^T [n, m] = op(B)^T [n, k] @ op(A)^T [k, m], so cuBLASLt's A is our B
   // (stored [k, n] row-major = [n, k] column-major, or its transpose) and its B is our A.
   const cublasOperation_t op_lt_a = p.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;

@@ -33,8 +33,8 @@ AttentionPlan plan_attention(const AttentionParams& p, size_t budget_bytes) {
   return plan;
 }
 
-void launch_attention(const AttentionParams& p, const AttentionPlan& plan, float* workspace, const GemmEngine& gemm_engine,
-                      cudaStream_t stream) {
+void launch_attention(const AttentionParams& p, const AttentionPlan& plan, float* workspace,
+                      const GemmEngine& gemm_engine, cudaStream_t stream) {
   if (p.B == 0 || p.Q == 0 || p.H == 0) return;
   AXF_CHECK(p.K > 0, "attention with no keys");
   AXF_CHECK(p.Hk == p.H || p.Hk == 1, "attention: ", p.Hk, " key heads for ", p.H, " query heads");

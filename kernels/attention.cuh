@@ -44,7 +44,7 @@ struct AttentionPlan {
 AttentionPlan plan_attention(const AttentionParams& p, size_t budget_bytes);
 
 // `workspace` holds at least plan.workspace_bytes; the GEMMs run on gemm_engine.stream, which is `stream`.
-void launch_attention(const AttentionParams& p, const AttentionPlan& plan, float* workspace, const GemmEngine& gemm_engine,
-                      cudaStream_t stream);
+void launch_attention(const AttentionParams& p, const AttentionPlan& plan, float* workspace,
+                      const GemmEngine& gemm_engine, cudaStream_t stream);
 
 }  // namespace axf::kernels

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <climits>
-#include <utility>
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
 
 #include "backend/cuda/cuda_check.h"
 

@@ -187,7 +187,8 @@ BenchReport run_bench(backend::Backend& be, const BenchOptions& opt, std::ostrea
         return std::vector<Row>{run.row};
       });
       run.row = rows.front();
-      if (opt.compare_unchunked && !run.row.skipped() && !run.row.failed) compare_with_unchunked(be, opt, get_params(), L, run);
+      if (opt.compare_unchunked && !run.row.skipped() && !run.row.failed)
+        compare_with_unchunked(be, opt, get_params(), L, run);
       print_model_header(out, model_title(opt) + ", L=" + std::to_string(L), c);
       print_model_row(out, run, c);
       print_model_details(out, run);

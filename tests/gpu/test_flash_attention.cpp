@@ -403,7 +403,8 @@ TEST(FlashAttentionTiming, AlphaFoldSizes) {
     if (c.bias) op.bias = f32(bias), op.bias_s0 = bias.stride(0), op.bias_s1 = bias.stride(1), op.bias_s2 = bias.stride(2);
     const kernels::AttentionPlan plan = kernels::plan_attention(op, be.workspace_budget());
     const Tensor ws = be.empty({static_cast<int64_t>(plan.workspace_bytes / sizeof(float))}, DType::F32);
-    const double t_old = median_ms(stream, [&] { kernels::launch_attention(op, plan, f32(ws), {handle, nullptr, stream}, stream); });
+    const kernels::GemmEngine engine{handle, nullptr, stream};
+    const double t_old = median_ms(stream, [&] { kernels::launch_attention(op, plan, f32(ws), engine, stream); });
 
     kernels::FlashAttentionParams fp;
     fp.B = op.B, fp.Q = op.Q, fp.K = op.K, fp.H = op.H, fp.Hk = op.Hk, fp.D = op.D, fp.Dv = op.Dv, fp.scale = op.scale;

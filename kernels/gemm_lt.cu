@@ -4,6 +4,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <utility>
 
 #include "backend/cuda/cuda_check.h"
@@ -32,6 +33,10 @@ cublasLtMatmulDesc_t matmul_desc(ElemType ab_type, GemmMath math) {
   AXF_CUBLAS_CHECK(cublasLtMatmulDescCreate(&desc, compute, CUDA_R_32F));
   return desc;
 }
+
+// True fp32 products (the reference precision): their algorithm is pinned across row counts (select_algorithm).
+bool reference_fp32(ElemType ab_type, GemmMath math) { return ab_type == ElemType::F32 && math == GemmMath::Fp32; }
+constexpr int64_t kPinnedRows = int64_t{1} << 16;
 
 }  // namespace
 
@@ -77,6 +82,27 @@ void LtMatmul::choose_algorithm(Plan& pl, int alignment) {
   if (pl.ok) pl.algo = result.algo;
 }
 
+void LtMatmul::select_algorithm(Plan& pl, int alignment, bool pin, const std::function<void(Plan&)>& pinned_layouts) {
+  if (pin) {
+    // The heuristic's choice for kPinnedRows rows, if it runs this problem too: the same kernel for every row count.
+    Plan pinned;
+    pinned.desc = pl.desc;
+    pinned_layouts(pinned);
+    choose_algorithm(pinned, alignment);
+    for (cublasLtMatrixLayout_t layout : {pinned.a, pinned.b, pinned.c}) cublasLtMatrixLayoutDestroy(layout);
+    cublasLtMatmulHeuristicResult_t check{};
+    if (pinned.ok &&
+        cublasLtMatmulAlgoCheck(handle_, pl.desc, pl.a, pl.b, pl.c, pl.c, &pinned.algo, &check) ==
+            CUBLAS_STATUS_SUCCESS &&
+        check.workspaceSize <= workspace_bytes_) {
+      pl.algo = pinned.algo;
+      pl.ok = true;
+      return;
+    }
+  }
+  choose_algorithm(pl, alignment);
+}
+
 LtMatmul::Plan& LtMatmul::plan(const LtLinearParams& p, int alignment) {
   const Key key{p.m, p.n, p.k, p.ldx, p.ldo, static_cast<int>(p.ab_type), static_cast<int>(p.out_type),
                 static_cast<int>(p.math), p.bias != nullptr, p.relu, p.accumulate ? 1 : 0, alignment,
@@ -96,6 +122,16 @@ LtMatmul::Plan& LtMatmul::plan(const LtLinearParams& p, int alignment) {
     AXF_CUBLAS_CHECK(
         cublasLtMatmulDescSetAttribute(pl.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &p.bias, sizeof p.bias));
   }
+  set_layouts(pl, p);
+  select_algorithm(pl, alignment, reference_fp32(p.ab_type, p.math), [&](Plan& pinned) {
+    LtLinearParams q = p;
+    q.m = kPinnedRows;
+    set_layouts(pinned, q);
+  });
+  return pl;
+}
+
+void LtMatmul::set_layouts(Plan& pl, const LtLinearParams& p) {
   // Column-major: A = w^T [n, k] (ld n), B = x^T [k, m] (ld ldx), C = D = out^T [n, m] (ld ldo).
   AXF_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&pl.a, lt_type(p.ab_type), static_cast<uint64_t>(p.n),
                                               static_cast<uint64_t>(p.k), p.n));
@@ -103,8 +139,6 @@ LtMatmul::Plan& LtMatmul::plan(const LtLinearParams& p, int alignment) {
                                               static_cast<uint64_t>(p.m), p.ldx));
   AXF_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&pl.c, lt_type(p.out_type), static_cast<uint64_t>(p.n),
                                               static_cast<uint64_t>(p.m), p.ldo));
-  choose_algorithm(pl, alignment);
-  return pl;
 }
 
 bool LtMatmul::run(const LtLinearParams& p, cudaStream_t stream) {
@@ -137,6 +171,21 @@ LtMatmul::Plan& LtMatmul::plan(const GemmParams& p, int alignment) {
   const cublasOperation_t op_lt_b = p.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
   AXF_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(pl.desc, CUBLASLT_MATMUL_DESC_TRANSA, &op_lt_a, sizeof op_lt_a));
   AXF_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(pl.desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_lt_b, sizeof op_lt_b));
+  set_layouts(pl, p);
+  select_algorithm(pl, alignment, reference_fp32(p.ab_type, p.math), [&](Plan& pinned) {
+    // The same problem at kPinnedRows rows, its leading dimension and batch strides widened where the rows would no
+    // longer fit (only the heuristic sees it): a function of everything but m.
+    GemmParams q = p;
+    q.m = kPinnedRows;
+    if (q.trans_a) q.lda = std::max(q.lda, q.m);
+    if (q.stride_a != 0) q.stride_a = std::max(q.stride_a, q.lda * (q.trans_a ? q.k : q.m));
+    if (q.stride_c != 0) q.stride_c = std::max(q.stride_c, q.ldc * q.m);
+    set_layouts(pinned, q);
+  });
+  return pl;
+}
+
+void LtMatmul::set_layouts(Plan& pl, const GemmParams& p) {
   const auto u = [](int64_t v) { return static_cast<uint64_t>(v); };
   AXF_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&pl.a, lt_type(p.ab_type), p.trans_b ? u(p.k) : u(p.n),
                                               p.trans_b ? u(p.n) : u(p.k), p.ldb));
@@ -154,8 +203,6 @@ LtMatmul::Plan& LtMatmul::plan(const GemmParams& p, int alignment) {
                                                         sizeof stride));
     }
   }
-  choose_algorithm(pl, alignment);
-  return pl;
 }
 
 bool LtMatmul::run(const GemmParams& p, cudaStream_t stream) {

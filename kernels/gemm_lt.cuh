@@ -7,8 +7,9 @@
 //    column-major cuBLASLt as their transposes (out^T = w^T x^T: the bias runs along the rows of out^T).
 //  * Batched strided GEMMs as kernels::gemm describes them (GemmParams), for the fp32 products that must not depend
 //    on how many rows they are given.
-// Every algorithm is split-K free (each output element's dot product runs in one sequence), so results do not
-// depend on the row count a chunked caller passes. Plans (descriptors and the heuristic's algorithm) are cached per
+// Every algorithm is split-K free (each output element's dot product runs in one sequence), and true-fp32 products
+// run the algorithm chosen for 65,536 rows whatever their row count (where cuBLASLt accepts it), so their results
+// do not depend on the row count a chunked caller passes. Plans (descriptors and the heuristic's algorithm) are cached per
 // shape, layout, dtype, epilogue and alignment.
 #pragma once
 
@@ -16,6 +17,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <tuple>
 
@@ -66,8 +68,13 @@ class LtMatmul {
                              int64_t, int64_t, int, int, int, int>;
   Plan& plan(const LtLinearParams& p, int alignment);
   Plan& plan(const GemmParams& p, int alignment);
+  void set_layouts(Plan& pl, const LtLinearParams& p);
+  void set_layouts(Plan& pl, const GemmParams& p);
   // The heuristic's best split-K-free algorithm for the plan's descriptors (pl.ok false when there is none).
   void choose_algorithm(Plan& pl, int alignment);
+  // With `pin`: the algorithm chosen for the same problem at kPinnedRows rows (layouts from pinned_layouts), when
+  // cuBLASLt accepts it for this one; else (and without `pin`) choose_algorithm.
+  void select_algorithm(Plan& pl, int alignment, bool pin, const std::function<void(Plan&)>& pinned_layouts);
 
   cublasLtHandle_t handle_ = nullptr;
   void* workspace_ = nullptr;

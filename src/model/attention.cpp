@@ -1,6 +1,7 @@
 #include "model/attention.h"
 
 #include <cmath>
+#include <vector>
 
 #include "core/error.h"
 
@@ -28,6 +29,12 @@ void add_projection(runtime::ExecutionContext& ctx, const Tensor& x, const Tenso
   be.add(residual, update);
 }
 
+// The same elements in the same layout: q and m data of self-attention.
+bool same_view(const Tensor& a, const Tensor& b) {
+  return a.storage() == b.storage() && a.offset() == b.offset() && a.shape() == b.shape() &&
+         a.strides() == b.strides() && a.dtype() == b.dtype();
+}
+
 }  // namespace
 
 void gated_attention_add(runtime::ExecutionContext& ctx, const Scope& scope, const AttentionConfig& cfg,
@@ -40,16 +47,42 @@ void gated_attention_add(runtime::ExecutionContext& ctx, const Scope& scope, con
   const int64_t c_out = residual.size(-1);
   const core::DType dt = ctx.dtype();
 
-  Tensor q = be.empty({B, Q, H, kd}, dt);
-  Tensor k = be.empty({B, K, H, kd}, dt);
-  Tensor v = be.empty({B, K, H, vd}, dt);
-  be.linear({in.q_data, scope.matrix("query_w"), Tensor(), q.reshape({B, Q, H * kd})});
-  be.linear({in.m_data, scope.matrix("key_w"), Tensor(), k.reshape({B, K, H * kd})});
-  be.linear({in.m_data, scope.matrix("value_w"), Tensor(), v.reshape({B, K, H * vd})});
-  Tensor gate;
-  if (cfg.gating) {
-    gate = be.empty({B, Q, H, vd}, dt);
-    be.linear({in.q_data, scope.matrix("gating_w"), scope["gating_b"].reshape({H * vd}), gate.reshape({B, Q, H * vd})});
+  Tensor q, k, v, gate;
+  if (same_view(in.q_data, in.m_data) && kd == vd) {
+    // Self-attention: q, k, v and the gate from one GEMM over the inputs, read once ([C, parts * H * d] weights
+    // made once per module; zero bias but for the gate). Views of [B, Q, parts, H, d].
+    const int64_t parts = cfg.gating ? 4 : 3;
+    const Tensor w = scope.derived("fused_qkvg_weights", [&] {
+      std::vector<Tensor> cols{scope.matrix("query_w"), scope.matrix("key_w"), scope.matrix("value_w")};
+      if (cfg.gating) cols.push_back(scope.matrix("gating_w"));
+      return concat_columns(be, cols);
+    });
+    Tensor b;
+    if (cfg.gating)
+      b = scope.derived("fused_qkvg_bias", [&] {
+        const Tensor gating_b = scope["gating_b"].reshape({H * vd});
+        Tensor zeros = be.empty({3 * H * kd}, gating_b.dtype());
+        be.fill(zeros, 0.f);
+        return concat_columns(be, {zeros, gating_b});
+      });
+    Tensor fused = be.empty({B, Q, parts, H, kd}, dt);
+    be.linear({in.q_data, w, b, fused.reshape({B, Q, parts * H * kd})});
+    q = fused.select(2, 0);
+    k = fused.select(2, 1);
+    v = fused.select(2, 2);
+    if (cfg.gating) gate = fused.select(2, 3);
+  } else {
+    q = be.empty({B, Q, H, kd}, dt);
+    k = be.empty({B, K, H, kd}, dt);
+    v = be.empty({B, K, H, vd}, dt);
+    be.linear({in.q_data, scope.matrix("query_w"), Tensor(), q.reshape({B, Q, H * kd})});
+    be.linear({in.m_data, scope.matrix("key_w"), Tensor(), k.reshape({B, K, H * kd})});
+    be.linear({in.m_data, scope.matrix("value_w"), Tensor(), v.reshape({B, K, H * vd})});
+    if (cfg.gating) {
+      gate = be.empty({B, Q, H, vd}, dt);
+      be.linear({in.q_data, scope.matrix("gating_w"), scope["gating_b"].reshape({H * vd}),
+                 gate.reshape({B, Q, H * vd})});
+    }
   }
   Tensor out = be.empty({B, Q, H, vd}, dt);
   backend::AttentionArgs args;

@@ -18,7 +18,9 @@ struct AttentionInputs {
   Tensor bias;      // [H, Q, K] shared over B; undefined = none
 };
 
-// Computes the attention update and adds it into `residual` [B, Q, C_out] (any strides, dense last dim).
+// Computes the attention update and adds it into `residual` [B, Q, C_out] (any strides, dense last dim). When
+// q_data and m_data are the same view (self-attention) q, k, v and the gate come from one GEMM with the module's
+// weights fused once ([C, 4 H d], kept with the parameters; memory_plan counts them).
 void gated_attention_add(runtime::ExecutionContext& ctx, const Scope& scope, const AttentionConfig& cfg,
                          const AttentionInputs& in, Tensor& residual);
 

@@ -1,6 +1,7 @@
 #include "model/memory_plan.h"
 
 #include <algorithm>
+#include <map>
 
 #include "core/error.h"
 #include "model/embedders.h"
@@ -162,6 +163,33 @@ int64_t parameter_bytes(const ModelConfig& cfg, core::DType dtype) {
   return bytes;
 }
 
+// The fused projection weights the model makes on first use and keeps with the parameters (Scope::derived): per
+// triangle multiplication [c_z, 4 c] (+ fp32 bias [4 c]), per self-attention module (query, key and value weights
+// of one shape) [C, 3 or 4 H d] (+ fp32 bias [4 H d] with gating); weights in the compute dtype like the trunk's.
+int64_t derived_weight_bytes(const ModelConfig& cfg, core::DType dtype) {
+  std::map<std::string, Shape> shapes;
+  for (const ParamSpec& s : parameter_spec(cfg)) shapes[s.key] = s.shape;
+  auto ends_with = [](const std::string& key, const std::string& suffix) {
+    return key.size() >= suffix.size() && key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  int64_t bytes = 0;
+  for (const auto& [key, shape] : shapes) {
+    const int64_t wsize = dtype != core::DType::F32 && is_trunk_weight_matrix(key) ? 2 : kF32;
+    const int64_t n = core::shape_numel(shape);
+    if (key.find("/triangle_multiplication_") != std::string::npos && ends_with(key, "/left_projection//weights")) {
+      bytes += 4 * n * wsize + 4 * core::shape_numel(shapes.at(key.substr(0, key.size() - 7) + "bias")) * kF32;
+    } else if (ends_with(key, "//query_w")) {
+      const std::string scope = key.substr(0, key.size() - 7);
+      const auto k = shapes.find(scope + "key_w"), v = shapes.find(scope + "value_w");
+      if (k == shapes.end() || v == shapes.end() || k->second != shape || v->second != shape) continue;
+      const auto gating = shapes.find(scope + "gating_b");
+      bytes += (gating == shapes.end() ? 3 : 4) * n * wsize;
+      if (gating != shapes.end()) bytes += 4 * core::shape_numel(gating->second) * kF32;
+    }
+  }
+  return bytes;
+}
+
 }  // namespace
 
 namespace {
@@ -206,6 +234,7 @@ MemoryPlan plan_memory(const ModelConfig& cfg, const RunShape& shape, const Memo
   plan.parameter_bytes = parameter_bytes(cfg, options.dtype);
   plan.persistent = {
       {"parameters", plan.parameter_bytes},
+      {"fused projection weights (made on first use)", derived_weight_bytes(cfg, options.dtype)},
       {"device inputs (msa_feat, masks, pair mask, extra MSA)",
        L * 22 * kF32 + S * L * 49 * kF32 + S_rows * L * kF32 + L * L * kF32 + L * kF32 + 4 * E * L * kF32},
       {"pair representation [L, L, c_z] (reused across recycles)", L * L * cz * dt},

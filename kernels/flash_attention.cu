@@ -550,12 +550,14 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
         const float m_new = fmaxf(m[mt][hr], mx);
         const float alpha = exp2_approx((m[mt][hr] - m_new) * kLog2e);
         m[mt][hr] = m_new;
+        // exp(s - m) = 2^(s log2 e - m log2 e): one FFMA per score (FlashAttention's form; P is rounded to bf16).
+        const float m_log2e = m_new * kLog2e;
         float sum = 0.f;
 #pragma unroll
         for (int nb = 0; nb < 8; ++nb)
 #pragma unroll
           for (int e = 2 * hr; e < 2 * hr + 2; ++e) {
-            s[mt][nb][e] = exp2_approx((s[mt][nb][e] - m_new) * kLog2e);
+            s[mt][nb][e] = exp2_approx(fmaf(s[mt][nb][e], kLog2e, -m_log2e));
             sum += s[mt][nb][e];
           }
         l[mt][hr] = fmaf(l[mt][hr], alpha, sum);

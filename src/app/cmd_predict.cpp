@@ -256,7 +256,7 @@ int run_predict(int argc, char** argv) {
   const bool pair_arrays = write_pair_arrays(pair_arrays_choice, inputs.num_res(), cfg);
   if (!pair_arrays)
     runtime::log_info("results: the pair representation and distogram logits (",
-                      format_gib(static_cast<double>(pair_array_bytes(inputs.num_res(), cfg))),
+                      format_gib(static_cast<double>(model::pair_array_bytes(inputs.num_res(), cfg))),
                       ") are not written (--pair-arrays ", pair_arrays_choice,
                       "; yes writes them)");
 
@@ -270,6 +270,8 @@ int run_predict(int argc, char** argv) {
     runtime::StageTimer t(ctx, "heads");
     model::HeadsOptions head_options;
     head_options.distogram_logits = pair_arrays;
+    head_options.pae_logits = false;  // PAE and pTM come from the device (write_results)
+    head_options.residue_weights = inputs.seq_mask;
     heads = model::run_heads(ctx, params, cfg, result.trunk.single, result.trunk.pair, result.trunk.msa,
                              result.structure.single, head_options);
   }

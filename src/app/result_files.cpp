@@ -29,15 +29,11 @@ std::string config_text(const model::ModelConfig& cfg) {
 
 }  // namespace
 
-int64_t pair_array_bytes(int64_t num_res, const model::ModelConfig& cfg) {
-  return num_res * num_res * (cfg.pair_channel + cfg.heads.distogram_num_bins) * static_cast<int64_t>(sizeof(float));
-}
-
 bool write_pair_arrays(const std::string& choice, int64_t num_res, const model::ModelConfig& cfg) {
   if (choice == "yes") return true;
   if (choice == "no") return false;
   AXF_CHECK(choice == "auto", "--pair-arrays ", choice, ": expected auto, yes or no");
-  return pair_array_bytes(num_res, cfg) <= kPairArraysAutoBytes;
+  return model::pair_array_bytes(num_res, cfg) <= model::kPairArraysAutoBytes;
 }
 
 void write_results(const ResultFiles& files, const model::ModelConfig& cfg, const model::Params& params,
@@ -51,10 +47,13 @@ void write_results(const ResultFiles& files, const model::ModelConfig& cfg, cons
       static_cast<float>(std::accumulate(plddt_values.begin(), plddt_values.end(), 0.0) / std::max<int64_t>(L, 1));
   model::PredictedAlignedError pae;
   float ptm = 0.f;
-  const bool has_pae = heads.pae_logits.defined();
+  // The PAE head's expectations, computed where its logits were (run_heads with the sequence mask as the pTM weights).
+  const bool has_pae = heads.pae.defined();
   if (has_pae) {
-    pae = model::predicted_aligned_error(heads.pae_logits, heads.pae_breaks);
-    ptm = model::predicted_tm_score(heads.pae_logits, heads.pae_breaks, inputs.seq_mask);
+    AXF_CHECK(heads.tm_terms.defined(), "write_results: the PAE head gave no pTM terms");
+    pae.pae = heads.pae;
+    pae.max_pae = static_cast<float>(model::aligned_error_bin_centers(heads.pae_breaks).back());
+    ptm = model::predicted_tm_score_from_terms(heads.tm_terms, inputs.seq_mask);
   }
 
   const std::string features_sha = core::sha256_file(features_path);

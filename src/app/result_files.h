@@ -19,10 +19,8 @@
 
 namespace axf::app {
 
-// The [L, L, *] arrays of NAME_result.h5 (pair representation [L, L, c_z] and distogram logits [L, L, bins],
-// fp32): their bytes, and predict's --pair-arrays choice (auto: written up to kPairArraysAutoBytes).
-int64_t pair_array_bytes(int64_t num_res, const model::ModelConfig& cfg);
-constexpr int64_t kPairArraysAutoBytes = int64_t{4} << 30;
+// predict's --pair-arrays choice for the [L, L, *] arrays of NAME_result.h5 (model::pair_array_bytes; auto: written
+// up to model::kPairArraysAutoBytes).
 bool write_pair_arrays(const std::string& choice, int64_t num_res, const model::ModelConfig& cfg);
 
 struct ResultFiles {

@@ -32,6 +32,22 @@ void check_download_target(const Tensor& t, const Tensor& host_dst) {
             " (needs a contiguous host tensor of the same shape and dtype)");
 }
 
+int64_t check_softmax_expectations(const Tensor& logits, const Tensor& values, const Tensor& out) {
+  AXF_CHECK(logits.defined() && values.defined() && out.defined() && logits.ndim() >= 1 && values.ndim() == 2 &&
+                out.ndim() == logits.ndim() && logits.dtype() == DType::F32 && values.dtype() == DType::F32 &&
+                out.dtype() == DType::F32,
+            "softmax_expectations: logits [..., bins], values [V, bins] and out [..., V], all fp32; got ",
+            logits.describe(), ", ", values.describe(), ", ", out.describe());
+  const int64_t bins = logits.size(-1), V = values.size(0);
+  bool same_rows = true;
+  for (int d = 0; d + 1 < logits.ndim(); ++d) same_rows = same_rows && out.size(d) == logits.size(d);
+  AXF_CHECK(bins >= 1 && values.size(1) == bins && V >= 1 && V <= Backend::kMaxSoftmaxExpectations &&
+                out.size(-1) == V && same_rows && values.is_contiguous(),
+            "softmax_expectations: logits ", logits.describe(), ", values ", values.describe(), " (contiguous, 1 to ",
+            Backend::kMaxSoftmaxExpectations, " rows of the bins), out ", out.describe());
+  return V;
+}
+
 void Backend::throw_no_tf32() const { AXF_FAIL("the ", name(), " backend has no TF32 mode (use --precision fp32)"); }
 
 }  // namespace axf::backend

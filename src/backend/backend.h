@@ -232,6 +232,14 @@ class Backend {
   // out[b,:] = sum_k mask[b,k] x[b,k,:] / (sum_k mask[b,k] + eps)   (AlphaFold's mask_mean over keys)
   virtual void masked_mean(const Tensor& x, const Tensor& mask, Tensor& out, float eps = 1e-10f) = 0;
 
+  // Expectations under a softmax over the last dim (the confidence metrics: PAE and the pTM terms per residue pair):
+  //   out[r, v] = sum_b softmax(logits[r, :])_b * values[v, b],   v < V <= kMaxSoftmaxExpectations
+  // logits [..., bins] fp32 (dense last dim, leading dims collapse to rows), values [V, bins] fp32 contiguous on this
+  // device, out [..., V] fp32 (dense last dim, the same leading dims). The row maximum is subtracted first; fp32
+  // arithmetic (the CPU backend accumulates in double).
+  virtual void softmax_expectations(const Tensor& logits, const Tensor& values, Tensor& out) = 0;
+  static constexpr int64_t kMaxSoftmaxExpectations = 4;
+
   // GEMM family.
   virtual void linear(const LinearArgs& args) = 0;
   // c = alpha * op(a) @ op(b) + beta * c for 2-D row-dense tensors.
@@ -262,6 +270,8 @@ class Backend {
 
 // Throws unless host_dst is a contiguous host tensor of t's shape and dtype (Backend::download_to's target).
 void check_download_target(const Tensor& t, const Tensor& host_dst);
+// Throws unless logits [..., bins], values [V, bins] and out [..., V] fit Backend::softmax_expectations; returns V.
+int64_t check_softmax_expectations(const Tensor& logits, const Tensor& values, const Tensor& out);
 // Throws unless host is a host tensor and device_dst a contiguous tensor on `device` of its shape and dtype
 // (Backend::upload_to).
 void check_upload_target(const Tensor& host, const Tensor& device_dst, core::Device device);

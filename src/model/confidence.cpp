@@ -77,49 +77,78 @@ PredictedAlignedError predicted_aligned_error(const Tensor& logits, const Tensor
   return out;
 }
 
-float predicted_tm_score(const Tensor& logits, const Tensor& breaks, const Tensor& residue_weights) {
-  const Tensor lg = host_logits(logits, 3, "predicted_tm_score");
-  const std::vector<double> centers = aligned_error_bin_centers(breaks);
-  const int64_t L = lg.size(0), nb = lg.size(2);
-  AXF_CHECK(static_cast<int64_t>(centers.size()) == nb, "predicted_tm_score: ", breaks.describe(), " breaks for ", nb,
-            " bins");
+namespace {
+
+std::vector<double> residue_weight_values(const Tensor& residue_weights, int64_t L, const char* what) {
   std::vector<double> w(static_cast<size_t>(L), 1.0);
   if (residue_weights.defined()) {
-    AXF_CHECK(residue_weights.numel() == L, "predicted_tm_score: residue weights ", residue_weights.describe(), " for ",
-              L, " residues");
+    AXF_CHECK(residue_weights.numel() == L, what, ": residue weights ", residue_weights.describe(), " for ", L,
+              " residues");
     const std::vector<float> f = residue_weights.to_vector();
     w.assign(f.begin(), f.end());
   }
-  double sum_w = 0;
-  for (double x : w) sum_w += x;
-  // AlphaFold: num_res = int(sum(w)), clipped at 19 so that d0 stays positive.
-  const double clipped_num_res = std::max(std::trunc(sum_w), 19.0);
-  const double d0 = 1.24 * std::cbrt(clipped_num_res - 15.0) - 1.8;
-  std::vector<double> tm_per_bin(static_cast<size_t>(nb));
-  for (int64_t k = 0; k < nb; ++k) {
-    const double c = centers[static_cast<size_t>(k)];
-    tm_per_bin[static_cast<size_t>(k)] = 1.0 / (1.0 + c * c / (d0 * d0));
-  }
-  const float* p = lg.data<float>();
+  return w;
+}
+
+// per_alignment[i] = sum_j tm(i, j) w_i w_j / (1e-8 + sum_j w_i w_j); returns per_alignment at argmax_i of
+// per_alignment[i] * w_i (numpy's argmax: the first maximum).
+template <class Tm>
+float weighted_tm_score(int64_t L, const std::vector<double>& w, const Tm& tm) {
   std::vector<double> per_alignment(static_cast<size_t>(L));
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < L; ++i) {
     double num = 0, den = 0;
     for (int64_t j = 0; j < L; ++j) {
       const double pw = w[static_cast<size_t>(i)] * w[static_cast<size_t>(j)];
-      num += pw * softmax_expectation(p + (i * L + j) * nb, tm_per_bin.data(), nb);
+      num += pw * tm(i, j);
       den += pw;
     }
-    // sum_j tm[i,j] * (pw_ij / (1e-8 + sum_j pw_ij))
     per_alignment[static_cast<size_t>(i)] = num / (1e-8 + den);
   }
-  int64_t best = 0;  // numpy argmax: the first maximum
+  int64_t best = 0;
   for (int64_t i = 1; i < L; ++i) {
     if (per_alignment[static_cast<size_t>(i)] * w[static_cast<size_t>(i)] >
         per_alignment[static_cast<size_t>(best)] * w[static_cast<size_t>(best)])
       best = i;
   }
   return L == 0 ? 0.f : static_cast<float>(per_alignment[static_cast<size_t>(best)]);
+}
+
+}  // namespace
+
+std::vector<double> tm_score_bin_terms(const Tensor& breaks, int64_t num_res, const Tensor& residue_weights) {
+  const std::vector<double> centers = aligned_error_bin_centers(breaks);
+  const std::vector<double> w = residue_weight_values(residue_weights, num_res, "tm_score_bin_terms");
+  double sum_w = 0;
+  for (double x : w) sum_w += x;
+  // AlphaFold: num_res = int(sum(w)), clipped at 19 so that d0 stays positive.
+  const double clipped_num_res = std::max(std::trunc(sum_w), 19.0);
+  const double d0 = 1.24 * std::cbrt(clipped_num_res - 15.0) - 1.8;
+  std::vector<double> terms(centers.size());
+  for (size_t k = 0; k < centers.size(); ++k) terms[k] = 1.0 / (1.0 + centers[k] * centers[k] / (d0 * d0));
+  return terms;
+}
+
+float predicted_tm_score_from_terms(const Tensor& tm, const Tensor& residue_weights) {
+  AXF_CHECK(tm.defined() && tm.device() == core::Device::CPU && tm.ndim() == 2 && tm.size(0) == tm.size(1),
+            "predicted_tm_score_from_terms: expected host [L, L] terms, got ", tm.defined() ? tm.describe() : "undefined");
+  const Tensor t = tm.dtype() == core::DType::F32 ? tm.contiguous() : tm.to(core::DType::F32);
+  const int64_t L = t.size(0);
+  const float* p = t.data<float>();
+  return weighted_tm_score(L, residue_weight_values(residue_weights, L, "predicted_tm_score_from_terms"),
+                           [&](int64_t i, int64_t j) { return static_cast<double>(p[i * L + j]); });
+}
+
+float predicted_tm_score(const Tensor& logits, const Tensor& breaks, const Tensor& residue_weights) {
+  const Tensor lg = host_logits(logits, 3, "predicted_tm_score");
+  const int64_t L = lg.size(0), nb = lg.size(2);
+  const std::vector<double> tm_per_bin = tm_score_bin_terms(breaks, L, residue_weights);
+  AXF_CHECK(static_cast<int64_t>(tm_per_bin.size()) == nb, "predicted_tm_score: ", breaks.describe(), " breaks for ",
+            nb, " bins");
+  const float* p = lg.data<float>();
+  return weighted_tm_score(L, residue_weight_values(residue_weights, L, "predicted_tm_score"), [&](int64_t i, int64_t j) {
+    return softmax_expectation(p + (i * L + j) * nb, tm_per_bin.data(), nb);
+  });
 }
 
 }  // namespace axf::model

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "model/confidence.h"
 
 namespace axf::model {
 
@@ -75,7 +76,46 @@ Tensor plddt_logits(runtime::ExecutionContext& ctx, const Scope& s, const Tensor
   return be.download(logits);
 }
 
+// PredictedAlignedErrorHead (1.9.7): logits = Linear(pair), a block of pair rows at a time; on the device each block
+// gives its expected aligned error and pTM terms (Backend::softmax_expectations over the bin centres and the TM
+// terms), so only [L, L, 2] comes to the host unless the logits are asked for.
+void aligned_error_head(runtime::ExecutionContext& ctx, const Scope& lin, const Tensor& pair,
+                        const HeadsOptions& options, HeadOutputs& out) {
+  Backend& be = ctx.backend();
+  const Tensor w = lin["weights"], b = lin["bias"];
+  const int64_t L = pair.size(0), nb = w.size(1);
+  AXF_CHECK(pair.ndim() == 3 && pair.size(1) == L && pair.size(2) == w.size(0), "PAE head: pair ", pair.describe(),
+            " vs weights ", w.describe());
+  const std::vector<double> centers = aligned_error_bin_centers(out.pae_breaks);
+  const std::vector<double> tm = tm_score_bin_terms(out.pae_breaks, L, options.residue_weights);
+  AXF_CHECK(static_cast<int64_t>(centers.size()) == nb, "PAE head: ", nb, " bins for ", out.pae_breaks.describe(),
+            " breaks");
+  std::vector<float> table(centers.begin(), centers.end());
+  table.insert(table.end(), tm.begin(), tm.end());
+  const Tensor values = be.upload(Tensor::from_vector({2, nb}, table));
+  if (options.pae_logits) out.pae_logits = Tensor::empty({L, L, nb});
+  Tensor expectations = Tensor::empty({L, L, 2});
+  runtime::for_each_chunk(L, ctx.chunks().pair_rows, [&](int64_t begin, int64_t end) {
+    Tensor logits = be.empty({end - begin, L, nb});
+    be.linear({pair.slice(0, begin, end), w, b, logits});
+    if (options.pae_logits) {
+      Tensor rows = out.pae_logits.slice(0, begin, end);
+      be.download_to(logits, rows);
+    }
+    Tensor part = be.empty({end - begin, L, 2});
+    be.softmax_expectations(logits, values, part);
+    Tensor rows = expectations.slice(0, begin, end);
+    be.download_to(part, rows);
+  });
+  out.pae = expectations.select(2, 0).contiguous();
+  out.tm_terms = expectations.select(2, 1).contiguous();
+}
+
 }  // namespace
+
+int64_t pair_array_bytes(int64_t num_res, const ModelConfig& cfg) {
+  return num_res * num_res * (cfg.pair_channel + cfg.heads.distogram_num_bins) * static_cast<int64_t>(sizeof(float));
+}
 
 Tensor linspace(float start, float stop, int64_t num) {
   AXF_CHECK(num >= 2, "linspace: need at least 2 points, got ", num);
@@ -107,9 +147,8 @@ HeadOutputs run_heads(runtime::ExecutionContext& ctx, const Params& params, cons
   out.experimentally_resolved_logits =
       linear_head(ctx, root.sub("experimentally_resolved_head").sub("logits"), single, 0);
   if (h.predicted_aligned_error) {
-    out.pae_logits =
-        linear_head(ctx, root.sub("predicted_aligned_error_head").sub("logits"), pair, ctx.chunks().pair_rows);
     out.pae_breaks = linspace(0.f, h.pae_max_error_bin, h.pae_num_bins - 1);
+    aligned_error_head(ctx, root.sub("predicted_aligned_error_head").sub("logits"), pair, options, out);
   }
   return out;
 }

@@ -38,6 +38,11 @@ OpCost masked_mean_cost(const Tensor& x, const Tensor& mask, const Tensor& out) 
   return {2.0 * num(x), tensor_bytes(x) + tensor_bytes(mask) + tensor_bytes(out)};
 }
 
+OpCost softmax_expectations_cost(const Tensor& logits, const Tensor& values, const Tensor& out) {
+  return {(3.0 + 2.0 * static_cast<double>(values.size(0))) * num(logits),
+          tensor_bytes(logits) + tensor_bytes(values) + tensor_bytes(out)};
+}
+
 OpCost copy_cost(const Tensor& src, const Tensor& dst) { return {0.0, tensor_bytes(src) + tensor_bytes(dst)}; }
 
 OpCost fill_cost(const Tensor& t) { return {0.0, tensor_bytes(t)}; }
@@ -240,6 +245,11 @@ void CountingBackend::embedding(const Tensor& index, const Tensor& table, Tensor
 void CountingBackend::masked_mean(const Tensor& x, const Tensor& mask, Tensor& out, float eps) {
   tallies_.add("masked_mean", masked_mean_cost(x, mask, out));
   inner_.masked_mean(x, mask, out, eps);
+}
+
+void CountingBackend::softmax_expectations(const Tensor& logits, const Tensor& values, Tensor& out) {
+  tallies_.add("softmax_expectations", softmax_expectations_cost(logits, values, out));
+  inner_.softmax_expectations(logits, values, out);
 }
 
 void CountingBackend::linear(const backend::LinearArgs& args) {

@@ -36,6 +36,9 @@ OpCost mul_rows_cost(const Tensor& x, const Tensor& row_scale);
 OpCost relu_cost(const Tensor& x);
 OpCost embedding_cost(const Tensor& index, const Tensor& table, const Tensor& out, bool accumulate);
 OpCost masked_mean_cost(const Tensor& x, const Tensor& mask, const Tensor& out);
+// logits [rows, bins], V expectations: (3 + 2 V) FLOPs per logit (max, exp, sum, V multiply-adds); bytes logits +
+// values + out.
+OpCost softmax_expectations_cost(const Tensor& logits, const Tensor& values, const Tensor& out);
 OpCost copy_cost(const Tensor& src, const Tensor& dst);
 OpCost fill_cost(const Tensor& t);
 // x [M, K] @ w [K, N]: 2*M*N*K FLOPs; bytes x + w + bias + out (twice when accumulating).
@@ -119,6 +122,7 @@ class CountingBackend final : public backend::Backend {
   void relu(Tensor& x) override;
   void embedding(const Tensor& index, const Tensor& table, Tensor& out, bool accumulate) override;
   void masked_mean(const Tensor& x, const Tensor& mask, Tensor& out, float eps) override;
+  void softmax_expectations(const Tensor& logits, const Tensor& values, Tensor& out) override;
 
   void linear(const backend::LinearArgs& args) override;
   void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c, float alpha,

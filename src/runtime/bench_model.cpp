@@ -62,8 +62,13 @@ ModelRun bench_model(backend::Backend& be, const BenchOptions& opt, const BenchP
   model::HeadOutputs heads;
   {
     ScopedTimer timer(ctx.timers(), "heads");
+    // As predict does by default: PAE and pTM terms computed on the device, the distogram logits downloaded only
+    // when predict would write them.
+    model::HeadsOptions head_options;
+    head_options.pae_logits = false;
+    head_options.distogram_logits = model::pair_array_bytes(L, cfg) <= model::kPairArraysAutoBytes;
     heads = model::run_heads(ctx, bp.params, cfg, result.trunk.single, result.trunk.pair, result.trunk.msa,
-                             result.structure.single);
+                             result.structure.single, head_options);
     be.synchronize();
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -99,10 +104,10 @@ ModelRun bench_model(backend::Backend& be, const BenchOptions& opt, const BenchP
   row.bytes = run.tallies.bytes();
   // Cheap check: every output the run produced is finite.
   Checker chk(0);
-  for (const Tensor* t : std::initializer_list<const Tensor*>{&result.structure.final_atom_positions, &heads.plddt_logits,
-                                                              &heads.distogram_logits})
+  for (const Tensor* t : std::initializer_list<const Tensor*>{&result.structure.final_atom_positions,
+                                                              &heads.plddt_logits, &heads.distogram_logits,
+                                                              &heads.pae, &heads.tm_terms})
     if (t->defined()) chk.add_nonfinite_scan(*t);
-  if (heads.pae_logits.defined()) chk.add_nonfinite_scan(heads.pae_logits);
   if (opt.compare_unchunked) {
     const Tensor& atoms = result.structure.final_atom_positions;
     const Tensor host = atoms.device() == core::Device::CPU ? atoms.contiguous() : be.download(atoms);

@@ -224,6 +224,28 @@ void add_masked_mean_cases(std::vector<OpCase>& cs) {
                 [](Backend& be, Views& v) { be.masked_mean(v[0], v[1], v[2], 1e-10f); }});
 }
 
+// fp32 only (the confidence metrics run on fp32 logits): AlphaFold's 64 PAE bins with the bin centres and the TM
+// terms as values, odd bin counts and one bin, strided logits and outputs, logits far apart.
+void add_softmax_expectations_cases(std::vector<OpCase>& cs) {
+  auto run = [](Backend& be, Views& v) { be.softmax_expectations(v[0], v[1], v[2]); };
+  cs.push_back({"softmax_expectations_pae_bins",
+                [] { return std::vector<Arg>{in(rnd({9, 13, 64}, 3.f)), in(rnd({2, 64})), out(rnd({9, 13, 2}))}; },
+                run, 1e-5, 0, false});
+  cs.push_back({"softmax_expectations_odd_bins",
+                [] { return std::vector<Arg>{in(rnd({37, 23}, 20.f)), in(rnd({4, 23})), out(rnd({37, 4}))}; }, run,
+                1e-5, 0, false});
+  cs.push_back({"softmax_expectations_one_bin",
+                [] { return std::vector<Arg>{in(rnd({5, 1})), in(rnd({3, 1})), out(rnd({5, 3}))}; }, run, 1e-5, 0,
+                false});
+  cs.push_back({"softmax_expectations_strided",
+                [] {
+                  return std::vector<Arg>{in(rnd({7, 11, 40}), [](const Tensor& t) { return t.transpose(0, 1); }),
+                                          in(rnd({1, 40})),
+                                          out(rnd({11, 7, 3}), [](const Tensor& t) { return t.slice(2, 1, 2); })};
+                },
+                run, 1e-5, 0, false});
+}
+
 void add_linear_cases(std::vector<OpCase>& cs) {
   for (Activation act : {Activation::None, Activation::Relu, Activation::Sigmoid}) {
     for (bool accumulate : {false, true}) {
@@ -562,6 +584,7 @@ std::vector<OpCase> all_cases() {
   add_elementwise_cases(cs);
   add_embedding_cases(cs);
   add_masked_mean_cases(cs);
+  add_softmax_expectations_cases(cs);
   add_linear_cases(cs);
   add_gemm_cases(cs);
   add_attention_cases(cs);

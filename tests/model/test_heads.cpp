@@ -1,8 +1,13 @@
 // The output heads (Suppl. 1.9.6-1.9.10; AlphaFold modules.py) against literal double-precision implementations:
 // distogram (symmetrised half logits), pLDDT MLP, PAE, masked MSA and experimentally resolved linears; the bin
-// breaks; symmetry of the distogram; results unchanged by row chunking.
+// breaks; symmetry of the distogram; the expected aligned error and pTM terms computed with the logits; results
+// unchanged by row chunking.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
+#include "model/confidence.h"
 #include "model/heads.h"
 #include "support/model_test_support.h"
 
@@ -39,9 +44,9 @@ class Heads : public ::testing::Test {
     msa_ = random_tensor({S, L, cfg_.msa_channel}, 3);
     sm_single_ = random_tensor({L, cfg_.structure_module.num_channel}, 4);
   }
-  model::HeadOutputs run(runtime::ChunkConfig chunks = {}) {
+  model::HeadOutputs run(runtime::ChunkConfig chunks = {}, const model::HeadsOptions& options = {}) {
     runtime::ExecutionContext ctx(*backend_, comm_, chunks);
-    return model::run_heads(ctx, params_, cfg_, single_, pair_, msa_, sm_single_);
+    return model::run_heads(ctx, params_, cfg_, single_, pair_, msa_, sm_single_, options);
   }
   model::Scope scope(const std::string& path) const {
     return model::Scope(params_, std::string(model::kRootScope) + "/" + path);
@@ -119,10 +124,56 @@ TEST_F(Heads, LinearHeadsOnTheirRepresentations) {
   for (size_t k = 0; k < breaks.size(); ++k) EXPECT_EQ(breaks[k], 0.5f * static_cast<float>(k)) << k;
 }
 
+// The expected aligned error and the pTM terms the head computes where its logits are (softmax_expectations) equal
+// confidence.h's host computation from the logits; pTM from the terms equals pTM from the logits, with and without
+// residue weights; leaving the logits on the device changes nothing else.
+TEST_F(Heads, AlignedErrorAndPtmTermsMatchTheLogits) {
+  const std::vector<float> weights{1, 1, 0, 1, 1, 0.5f, 1};
+  for (const bool weighted : {false, true}) {
+    model::HeadsOptions options;
+    if (weighted) options.residue_weights = Tensor::from_vector({L}, weights);
+    const model::HeadOutputs out = run({}, options);
+    ASSERT_TRUE(out.pae.defined() && out.tm_terms.defined() && out.pae_logits.defined());
+    ASSERT_EQ(out.pae.shape(), (Shape{L, L}));
+    const model::PredictedAlignedError want = model::predicted_aligned_error(out.pae_logits, out.pae_breaks);
+    EXPECT_LT(max_rel_error(to_doubles(out.pae), to_doubles(want.pae)), 1e-6);
+    // tm_terms[i, j] = sum_b softmax(logits[i, j])_b / (1 + (c_b / d0)^2), literally.
+    const std::vector<double> terms = model::tm_score_bin_terms(out.pae_breaks, L, options.residue_weights);
+    const auto logits = to_doubles(out.pae_logits);
+    const int64_t nb = cfg_.heads.pae_num_bins;
+    std::vector<double> tm_want(static_cast<size_t>(L * L));
+    for (int64_t ij = 0; ij < L * L; ++ij) {
+      double m = -1e300, z = 0, acc = 0;
+      for (int64_t b = 0; b < nb; ++b) m = std::max(m, logits[ij * nb + b]);
+      for (int64_t b = 0; b < nb; ++b) {
+        z += std::exp(logits[ij * nb + b] - m);
+        acc += std::exp(logits[ij * nb + b] - m) * terms[b];
+      }
+      tm_want[ij] = acc / z;
+    }
+    EXPECT_LT(max_rel_error(to_doubles(out.tm_terms), tm_want), 1e-6);
+    EXPECT_NEAR(model::predicted_tm_score_from_terms(out.tm_terms, options.residue_weights),
+                model::predicted_tm_score(out.pae_logits, out.pae_breaks, options.residue_weights), 1e-6)
+        << "weighted " << weighted;
+
+    options.pae_logits = false;
+    options.distogram_logits = false;
+    const model::HeadOutputs lean = run({}, options);
+    EXPECT_FALSE(lean.pae_logits.defined());
+    EXPECT_FALSE(lean.distogram_logits.defined());
+    EXPECT_TRUE(lean.distogram_bin_edges.defined());
+    EXPECT_EQ(to_doubles(lean.pae), to_doubles(out.pae));
+    EXPECT_EQ(to_doubles(lean.tm_terms), to_doubles(out.tm_terms));
+    EXPECT_EQ(to_doubles(lean.plddt_logits), to_doubles(out.plddt_logits));
+  }
+}
+
 TEST_F(Heads, NoPaeHeadWithoutPtm) {
   cfg_.heads.predicted_aligned_error = false;
   const model::HeadOutputs out = run();
   EXPECT_FALSE(out.pae_logits.defined());
+  EXPECT_FALSE(out.pae.defined());
+  EXPECT_FALSE(out.tm_terms.defined());
   EXPECT_FALSE(out.pae_breaks.defined());
   EXPECT_TRUE(out.distogram_logits.defined());
 }
@@ -136,6 +187,8 @@ TEST_F(Heads, ChunkingDoesNotChangeResults) {
     const model::HeadOutputs part = run(c);
     EXPECT_LT(max_rel_error(to_doubles(part.distogram_logits), to_doubles(whole.distogram_logits)), 1e-6) << rows;
     EXPECT_LT(max_rel_error(to_doubles(part.pae_logits), to_doubles(whole.pae_logits)), 1e-6) << rows;
+    EXPECT_LT(max_rel_error(to_doubles(part.pae), to_doubles(whole.pae)), 1e-6) << rows;
+    EXPECT_LT(max_rel_error(to_doubles(part.tm_terms), to_doubles(whole.tm_terms)), 1e-6) << rows;
     EXPECT_LT(max_rel_error(to_doubles(part.masked_msa_logits), to_doubles(whole.masked_msa_logits)), 1e-6) << rows;
     EXPECT_EQ(to_doubles(part.plddt_logits), to_doubles(whole.plddt_logits));
     EXPECT_EQ(to_doubles(part.experimentally_resolved_logits), to_doubles(whole.experimentally_resolved_logits));

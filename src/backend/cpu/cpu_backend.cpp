@@ -3,6 +3,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "backend/cpu/cpu_rows.h"
@@ -176,6 +177,27 @@ void CpuBackend::masked_mean(const Tensor& x, const Tensor& mask, Tensor& out, f
     }
     float* o = mo.row(b);
     for (int64_t c = 0; c < C; ++c) o[c] = static_cast<float>(acc[c] / (msum + eps));
+  }
+}
+
+void CpuBackend::softmax_expectations(const Tensor& logits, const Tensor& values, Tensor& out) {
+  const int64_t V = check_softmax_expectations(logits, values, out);
+  RowMap ml(logits, "softmax_expectations logits"), mo(out, "softmax_expectations out");
+  const int64_t bins = ml.cols();
+  const float* vals = values.data<float>();
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < ml.rows(); ++r) {
+    const float* x = ml.row(r);
+    double m = x[0];
+    for (int64_t b = 1; b < bins; ++b) m = std::max(m, static_cast<double>(x[b]));
+    double z = 0, acc[kMaxSoftmaxExpectations] = {};
+    for (int64_t b = 0; b < bins; ++b) {
+      const double e = std::exp(static_cast<double>(x[b]) - m);
+      z += e;
+      for (int64_t v = 0; v < V; ++v) acc[v] += e * vals[v * bins + b];
+    }
+    float* o = mo.row(r);
+    for (int64_t v = 0; v < V; ++v) o[v] = static_cast<float>(acc[v] / z);
   }
 }
 

@@ -15,6 +15,7 @@
 #include "kernels/embedding.cuh"
 #include "kernels/layer_norm.cuh"
 #include "kernels/masked_mean.cuh"
+#include "kernels/softmax_expectations.cuh"
 
 namespace axf::backend {
 
@@ -388,6 +389,22 @@ void CudaBackend::masked_mean(const Tensor& x, const Tensor& mask, Tensor& out, 
   p.eps = eps;
   activate();
   kernels::launch_masked_mean(p, ctx_->stream);
+}
+
+void CudaBackend::softmax_expectations(const Tensor& logits, const Tensor& values, Tensor& out) {
+  const int64_t V = check_softmax_expectations(logits, values, out);
+  check_device_f32(logits, "softmax_expectations logits");
+  check_device_f32(values, "softmax_expectations values");
+  check_device_f32(out, "softmax_expectations out");
+  kernels::SoftmaxExpectationParams p;
+  p.logits = f32_ptr(logits);
+  p.logits_rows = rows_of(logits, "softmax_expectations logits");
+  p.values = f32_ptr(values);
+  p.V = static_cast<int>(V);
+  p.out = f32_ptr(out);
+  p.out_rows = rows_of(out, "softmax_expectations out");
+  activate();
+  kernels::launch_softmax_expectations(p, ctx_->stream);
 }
 
 }  // namespace cuda

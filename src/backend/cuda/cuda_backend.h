@@ -68,6 +68,7 @@ class CudaBackend final : public Backend {
   void relu(Tensor& x) override;
   void embedding(const Tensor& index, const Tensor& table, Tensor& out, bool accumulate) override;
   void masked_mean(const Tensor& x, const Tensor& mask, Tensor& out, float eps) override;
+  void softmax_expectations(const Tensor& logits, const Tensor& values, Tensor& out) override;
 
   void linear(const LinearArgs& args) override;
   void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c, float alpha,

@@ -9,8 +9,8 @@
 //    on how many rows they are given.
 // Every algorithm is split-K free (each output element's dot product runs in one sequence), and true-fp32 products
 // run the algorithm chosen for 65,536 rows whatever their row count (where cuBLASLt accepts it), so their results
-// do not depend on the row count a chunked caller passes. Plans (descriptors and the heuristic's algorithm) are cached per
-// shape, layout, dtype, epilogue and alignment.
+// do not depend on the row count a chunked caller passes. Plans (descriptors and the heuristic's algorithm) are
+// cached per shape, layout, dtype, epilogue and alignment.
 #pragma once
 
 #include <cublasLt.h>

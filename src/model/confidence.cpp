@@ -131,7 +131,8 @@ std::vector<double> tm_score_bin_terms(const Tensor& breaks, int64_t num_res, co
 
 float predicted_tm_score_from_terms(const Tensor& tm, const Tensor& residue_weights) {
   AXF_CHECK(tm.defined() && tm.device() == core::Device::CPU && tm.ndim() == 2 && tm.size(0) == tm.size(1),
-            "predicted_tm_score_from_terms: expected host [L, L] terms, got ", tm.defined() ? tm.describe() : "undefined");
+            "predicted_tm_score_from_terms: expected host [L, L] terms, got ",
+            tm.defined() ? tm.describe() : "undefined");
   const Tensor t = tm.dtype() == core::DType::F32 ? tm.contiguous() : tm.to(core::DType::F32);
   const int64_t L = t.size(0);
   const float* p = t.data<float>();
@@ -146,9 +147,9 @@ float predicted_tm_score(const Tensor& logits, const Tensor& breaks, const Tenso
   AXF_CHECK(static_cast<int64_t>(tm_per_bin.size()) == nb, "predicted_tm_score: ", breaks.describe(), " breaks for ",
             nb, " bins");
   const float* p = lg.data<float>();
-  return weighted_tm_score(L, residue_weight_values(residue_weights, L, "predicted_tm_score"), [&](int64_t i, int64_t j) {
-    return softmax_expectation(p + (i * L + j) * nb, tm_per_bin.data(), nb);
-  });
+  const std::vector<double> w = residue_weight_values(residue_weights, L, "predicted_tm_score");
+  return weighted_tm_score(
+      L, w, [&](int64_t i, int64_t j) { return softmax_expectation(p + (i * L + j) * nb, tm_per_bin.data(), nb); });
 }
 
 }  // namespace axf::model

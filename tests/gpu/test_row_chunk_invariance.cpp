@@ -98,8 +98,9 @@ TEST_P(RowChunkInvariance, TriangleMultiply) {
   const Tensor left = input({C, kL, kL}), right = input({C, kL, kL});
   for (const auto dir : {backend::TriangleDirection::Outgoing, backend::TriangleDirection::Incoming}) {
     Tensor whole = output({kL, kL, C}), chunked = output({kL, kL, C});
-    expect_same(dir == backend::TriangleDirection::Outgoing ? "triangle multiply outgoing" : "triangle multiply incoming",
-                kL, whole, chunked, [&](int64_t b, int64_t e, bool in_chunks) {
+    const bool outgoing = dir == backend::TriangleDirection::Outgoing;
+    expect_same(outgoing ? "triangle multiply outgoing" : "triangle multiply incoming", kL, whole, chunked,
+                [&](int64_t b, int64_t e, bool in_chunks) {
                   backend::TriangleMultiplyArgs a;
                   a.left = left;
                   a.right = right;
@@ -116,7 +117,8 @@ TEST_P(RowChunkInvariance, OuterProductMean) {
   const Tensor left = input({S, kL, A}), right = input({S, kL, A}), w = input({A * A, Cz}, 0.05f);
   const Tensor bias = be_->upload(random_tensor({Cz}, ++seed_));
   Tensor counts = random_tensor({kL, kL}, ++seed_);  // sum_s mask[s,i] mask[s,j]: positive counts
-  for (int64_t i = 0; i < counts.numel(); ++i) counts.data<float>()[i] = 1.f + 20.f * std::fabs(counts.data<float>()[i]);
+  float* c = counts.data<float>();
+  for (int64_t i = 0; i < counts.numel(); ++i) c[i] = 1.f + 20.f * std::fabs(c[i]);
   const Tensor norm = be_->upload(counts);
   Tensor whole = output({kL, kL, Cz}), chunked = output({kL, kL, Cz});
   expect_same("outer product mean", kL, whole, chunked, [&](int64_t b, int64_t e, bool in_chunks) {

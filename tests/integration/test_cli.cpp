@@ -268,7 +268,7 @@ TEST(Cli, PlanPrintsTheBreakdownAndTheFitVerdict) {
   r = run("plan --length 10000 --precision fp32 --gpu-memory 16");
   EXPECT_EQ(r.status, 3) << r.output;
   EXPECT_NE(r.output.find("does NOT fit in 16.00 GiB"), std::string::npos) << r.output;
-  // Chunking lowers the predicted peak by half (the persistent buffers, 3.5 GiB of it, stay).
+  // Chunking lowers the predicted peak by about half (the persistent buffers, 3.5 GiB of it, stay).
   auto peak = [](const std::string& out) {
     const size_t at = out.rfind("  peak ");
     return at == std::string::npos ? -1.0 : std::stod(out.substr(out.find_first_of("0123456789", at)));

@@ -160,8 +160,7 @@ int run_predict(int argc, char** argv) {
   AXF_CHECK(device == "cpu" || device.rfind("cuda", 0) == 0, "--device ", device, ": expected cpu, cuda or cuda:N");
   const runtime::Precision precision = runtime::parse_precision(opts.vm["precision"].as<std::string>());
   const std::string pair_arrays_choice = opts.vm["pair-arrays"].as<std::string>();
-  AXF_CHECK(pair_arrays_choice == "auto" || pair_arrays_choice == "yes" || pair_arrays_choice == "no",
-            "--pair-arrays ", pair_arrays_choice, ": expected auto, yes or no");
+  const std::optional<bool> pair_arrays_asked = parse_pair_arrays(pair_arrays_choice);
 
   const std::filesystem::path params_path = opts.vm["params"].as<std::string>();
   const std::filesystem::path out_dir = opts.vm["output-dir"].as<std::string>();
@@ -253,7 +252,7 @@ int run_predict(int argc, char** argv) {
     }
   }
 
-  const bool pair_arrays = write_pair_arrays(pair_arrays_choice, inputs.num_res(), cfg);
+  const bool pair_arrays = pair_arrays_asked.value_or(model::pair_arrays_by_default(inputs.num_res(), cfg));
   if (!pair_arrays)
     runtime::log_info("results: the pair representation and distogram logits (",
                       format_gib(static_cast<double>(model::pair_array_bytes(inputs.num_res(), cfg))),

@@ -29,11 +29,11 @@ std::string config_text(const model::ModelConfig& cfg) {
 
 }  // namespace
 
-bool write_pair_arrays(const std::string& choice, int64_t num_res, const model::ModelConfig& cfg) {
+std::optional<bool> parse_pair_arrays(const std::string& choice) {
   if (choice == "yes") return true;
   if (choice == "no") return false;
   AXF_CHECK(choice == "auto", "--pair-arrays ", choice, ": expected auto, yes or no");
-  return model::pair_array_bytes(num_res, cfg) <= model::kPairArraysAutoBytes;
+  return std::nullopt;
 }
 
 void write_results(const ResultFiles& files, const model::ModelConfig& cfg, const model::Params& params,

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "model/alphafold.h"
@@ -19,9 +20,9 @@
 
 namespace axf::app {
 
-// predict's --pair-arrays choice for the [L, L, *] arrays of NAME_result.h5 (model::pair_array_bytes; auto: written
-// up to model::kPairArraysAutoBytes).
-bool write_pair_arrays(const std::string& choice, int64_t num_res, const model::ModelConfig& cfg);
+// predict --pair-arrays for the [L, L, *] arrays of NAME_result.h5: yes (true), no (false) or auto (nullopt: then
+// model::pair_arrays_by_default); anything else throws, naming the option.
+std::optional<bool> parse_pair_arrays(const std::string& choice);
 
 struct ResultFiles {
   std::filesystem::path dir;

@@ -117,6 +117,10 @@ int64_t pair_array_bytes(int64_t num_res, const ModelConfig& cfg) {
   return num_res * num_res * (cfg.pair_channel + cfg.heads.distogram_num_bins) * static_cast<int64_t>(sizeof(float));
 }
 
+bool pair_arrays_by_default(int64_t num_res, const ModelConfig& cfg) {
+  return pair_array_bytes(num_res, cfg) <= kPairArraysAutoBytes;
+}
+
 Tensor linspace(float start, float stop, int64_t num) {
   AXF_CHECK(num >= 2, "linspace: need at least 2 points, got ", num);
   std::vector<float> v(static_cast<size_t>(num));

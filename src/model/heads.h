@@ -42,10 +42,12 @@ struct HeadsOptions {
   Tensor residue_weights;  // host [L] for the pTM terms' d0 (predicted_tm_score); undefined = all ones
 };
 
-// The [L, L, *] arrays a prediction writes only up to this size by default (predict --pair-arrays auto): the pair
-// representation [L, L, c_z] and the distogram logits [L, L, bins], fp32.
+// The [L, L, *] arrays of a prediction's result file, the pair representation [L, L, c_z] and the distogram logits
+// [L, L, bins] in fp32: their bytes, and whether they are written by default (predict --pair-arrays auto, and
+// bench's heads): up to kPairArraysAutoBytes.
 constexpr int64_t kPairArraysAutoBytes = int64_t{4} << 30;
 int64_t pair_array_bytes(int64_t num_res, const ModelConfig& cfg);
+bool pair_arrays_by_default(int64_t num_res, const ModelConfig& cfg);
 
 // Runs every head of the config. single: trunk single [L, c_s]; pair [L, L, c_z]; msa [S, L, c_m];
 // structure_single: the structure module's final activations [L, c_s] (input of the pLDDT head). The [L, L, *]

@@ -66,7 +66,7 @@ ModelRun bench_model(backend::Backend& be, const BenchOptions& opt, const BenchP
     // when predict would write them.
     model::HeadsOptions head_options;
     head_options.pae_logits = false;
-    head_options.distogram_logits = model::pair_array_bytes(L, cfg) <= model::kPairArraysAutoBytes;
+    head_options.distogram_logits = model::pair_arrays_by_default(L, cfg);
     heads = model::run_heads(ctx, bp.params, cfg, result.trunk.single, result.trunk.pair, result.trunk.msa,
                              result.structure.single, head_options);
     be.synchronize();

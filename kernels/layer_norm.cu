@@ -8,9 +8,28 @@ namespace axf::kernels {
 
 namespace {
 
-// Rows that fit in registers: lane l holds elements l, l + group, ... (coalesced), read once; mean, then the
-// variance of x - mean from the registers (exact two-pass statistics without a second read). Every lane of a
-// warp runs the same iterations so the group reductions stay convergent.
+// A row's statistics from the values its lanes hold (zeros outside the row; in(i) says whether v[i] belongs to it):
+// the mean, then the variance of x - mean from the registers (exact two-pass statistics without a second read), as
+// 1 / sqrt(var + eps). Every lane of the group calls it (the reductions are group shuffles).
+template <int N, class In>
+__device__ __forceinline__ void row_statistics(const float (&v)[N], In in, int group, float n, float eps,
+                                               float& mean, float& inv) {
+  float sum = 0.f;
+#pragma unroll
+  for (int i = 0; i < N; ++i) sum += v[i];
+  mean = group_sum(sum, group) / n;
+  float sq = 0.f;
+#pragma unroll
+  for (int i = 0; i < N; ++i) {
+    const float d = in(i) ? v[i] - mean : 0.f;
+    sq += d * d;
+  }
+  const float var = group_sum(sq, group) / n;
+  inv = 1.0f / sqrtf(var + eps);
+}
+
+// Rows that fit in registers: lane l holds elements l, l + group, ... (coalesced), read once (row_statistics).
+// Every lane of a warp runs the same iterations so the group reductions stay convergent.
 template <class TX, class TO, int PER>
 __global__ void __launch_bounds__(kRowBlock) layer_norm_registers(const LayerNormParams p, int group) {
   const GroupIndex g = group_index(group);
@@ -30,24 +49,14 @@ __global__ void __launch_bounds__(kRowBlock) layer_norm_registers(const LayerNor
     const int64_t r = base + g.sub;
     const bool active = r < rows;
     float v[PER];
-    float sum = 0.f;
     const TX* x = active ? xs + row_offset(p.x_rows, r) : xs;
 #pragma unroll
     for (int k = 0; k < PER; ++k) {
       const int c = g.lane + k * group;
       v[k] = (active && c < cols) ? ld(x + c) : 0.f;
-      sum += v[k];
     }
-    const float mean = group_sum(sum, group) / n;
-    float sq = 0.f;
-#pragma unroll
-    for (int k = 0; k < PER; ++k) {
-      const int c = g.lane + k * group;
-      const float d = c < cols ? v[k] - mean : 0.f;
-      sq += d * d;
-    }
-    const float var = group_sum(sq, group) / n;
-    const float inv = 1.0f / sqrtf(var + p.eps);
+    float mean, inv;
+    row_statistics(v, [&](int k) { return g.lane + k * group < cols; }, group, n, p.eps, mean, inv);
     if (active) {
       TO* o = outs + row_offset(p.out_rows, r);
 #pragma unroll
@@ -74,7 +83,6 @@ __global__ void __launch_bounds__(kRowBlock) layer_norm_packets(const LayerNormP
     const int64_t r = base + g.sub;
     const bool active = r < rows;
     float v[PPL][kPacket];
-    float sum = 0.f;
     const TX* x = active ? xs + row_offset(p.x_rows, r) : xs;
 #pragma unroll
     for (int k = 0; k < PPL; ++k) {
@@ -85,22 +93,11 @@ __global__ void __launch_bounds__(kRowBlock) layer_norm_packets(const LayerNormP
 #pragma unroll
         for (int e = 0; e < kPacket; ++e) v[k][e] = 0.f;
       }
-#pragma unroll
-      for (int e = 0; e < kPacket; ++e) sum += v[k][e];
     }
-    const float mean = group_sum(sum, group) / n;
-    float sq = 0.f;
-#pragma unroll
-    for (int k = 0; k < PPL; ++k) {
-      const bool in = (g.lane + k * group) * kPacket < cols;
-#pragma unroll
-      for (int e = 0; e < kPacket; ++e) {
-        const float d = in ? v[k][e] - mean : 0.f;
-        sq += d * d;
-      }
-    }
-    const float var = group_sum(sq, group) / n;
-    const float inv = 1.0f / sqrtf(var + p.eps);
+    float mean, inv;
+    row_statistics(reinterpret_cast<const float(&)[PPL * kPacket]>(v),
+                   [&](int i) { return (g.lane + i / kPacket * group) * kPacket < cols; }, group, n, p.eps, mean,
+                   inv);
     if (active) {
       TO* o = outs + row_offset(p.out_rows, r);
 #pragma unroll

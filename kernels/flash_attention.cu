@@ -56,9 +56,20 @@ __device__ __forceinline__ float bf16_bits_to_float(uint16_t h) { return __uint_
 __device__ __forceinline__ uint16_t float_to_bf16_bits(float x) {
   return __bfloat16_as_ushort(__float2bfloat16_rn(x));
 }
-// Two floats as a bf16x2 register (lo in the low half: the lower column of an mma fragment).
-__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
-  return uint32_t{float_to_bf16_bits(lo)} | (uint32_t{float_to_bf16_bits(hi)} << 16);
+
+// 2^lo and 2^hi as a bf16x2 register (lo in the low half), P's A-fragment form. On sm_90 the arguments are rounded
+// to bf16 and one SFU instruction computes both (twice the SFU rate, the unit that bounds the softmax at head dim
+// 32): an argument x <= 0 is off by at most |x| 2^-9, so 2^x by at most 0.35% |x| 2^x, below bf16's own rounding of
+// P for the terms that matter (x near 0). Earlier cards: two fp32 SFU calls, then rounding.
+__device__ __forceinline__ uint32_t exp2_bf16x2(float lo, float hi) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  uint32_t x;
+  asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(x) : "f"(hi), "f"(lo));
+  asm("ex2.approx.ftz.bf16x2 %0, %0;" : "+r"(x));
+  return x;
+#else
+  return uint32_t{float_to_bf16_bits(exp2_approx(lo))} | (uint32_t{float_to_bf16_bits(exp2_approx(hi))} << 16);
+#endif
 }
 
 __device__ __forceinline__ float comp(const float4& v, int i) { return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w; }
@@ -470,9 +481,11 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
         qa[mt][ks][reg] = lo | (hi << 16);
       }
   float o[MT][T::kNv][4] = {};
-  float m[MT][2], l[MT][2];
+  // m: the running maximum of rows row(mt) and row(mt) + 8; l: their running sums in the accumulator layout of one
+  // n-block (every column holds the row's sum: l[mt][0] and l[mt][2]).
+  float m[MT][2], l[MT][4] = {};
 #pragma unroll
-  for (int mt = 0; mt < MT; ++mt) m[mt][0] = m[mt][1] = -INFINITY, l[mt][0] = l[mt][1] = 0.f;
+  for (int mt = 0; mt < MT; ++mt) m[mt][0] = m[mt][1] = -INFINITY;
 
   for (int tile = 0; tile < n_tiles; ++tile) {
     if (tile + 1 < n_tiles) {
@@ -488,6 +501,9 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
     const BiasT* const Bs = reinterpret_cast<const BiasT*>(reinterpret_cast<const char*>(Ks) + T::kBiasOffset);
     const int k0 = tile * kBN;
 
+    // Whether any key of this tile is masked (warp-uniform; a partial last tile counts, its padding is zero): a
+    // tile without masked keys skips the per-score compare and select.
+    const bool masked_keys = mask && !__all_sync(0xffffffffu, Ms[lane] != 0.f && Ms[lane + 32] != 0.f);
     float s[MT][8][4] = {};
 #pragma unroll
     for (int ks = 0; ks < DK / 16; ++ks)
@@ -523,7 +539,7 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
         }
 #pragma unroll
         for (int e = 0; e < 4; ++e) s[mt][nb][e] = fmaf(s[mt][nb][e], p.scale, b[e]);
-        if (mask) {  // replacement after the bias, as AlphaFold does
+        if (masked_keys) {  // replacement after the bias
           const float2 mk = *reinterpret_cast<const float2*>(Ms + nb * 8 + 2 * t);
 #pragma unroll
           for (int e = 0; e < 4; ++e) s[mt][nb][e] = (e & 1 ? mk.y : mk.x) == 0.f ? kMaskedLogit : s[mt][nb][e];
@@ -538,6 +554,9 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
           for (int e = 0; e < 4; ++e) s[mt][nb][e] = k0 + nb * 8 + 2 * t + (e & 1) >= K ? -INFINITY : s[mt][nb][e];
     }
 
+    // P = exp(s - m) = 2^(s log2 e - m log2 e), one FFMA per score (FlashAttention's form), straight into bf16x2
+    // A fragments: pa[mt][kb] covers keys 16 kb .. 16 kb + 15 (n-blocks 2 kb, 2 kb + 1 of the accumulator layout).
+    uint32_t pa[MT][4][4];
 #pragma unroll
     for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
@@ -550,40 +569,31 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
         const float m_new = fmaxf(m[mt][hr], mx);
         const float alpha = exp2_approx((m[mt][hr] - m_new) * kLog2e);
         m[mt][hr] = m_new;
-        // exp(s - m) = 2^(s log2 e - m log2 e): one FFMA per score (FlashAttention's form; P is rounded to bf16).
         const float m_log2e = m_new * kLog2e;
-        float sum = 0.f;
 #pragma unroll
         for (int nb = 0; nb < 8; ++nb)
-#pragma unroll
-          for (int e = 2 * hr; e < 2 * hr + 2; ++e) {
-            s[mt][nb][e] = exp2_approx(fmaf(s[mt][nb][e], kLog2e, -m_log2e));
-            sum += s[mt][nb][e];
-          }
-        l[mt][hr] = fmaf(l[mt][hr], alpha, sum);
+          pa[mt][nb / 2][(nb % 2) * 2 + hr] = exp2_bf16x2(fmaf(s[mt][nb][2 * hr], kLog2e, -m_log2e),
+                                                          fmaf(s[mt][nb][2 * hr + 1], kLog2e, -m_log2e));
+        l[mt][2 * hr] *= alpha, l[mt][2 * hr + 1] *= alpha;
 #pragma unroll
         for (int nv = 0; nv < T::kNv; ++nv) o[mt][nv][2 * hr] *= alpha, o[mt][nv][2 * hr + 1] *= alpha;
       }
 
-    // P (accumulator layout of n-blocks 2 kb, 2 kb + 1) is the A fragment of keys 16 kb .. 16 kb + 15.
+    // O += P V, and the row sums l += P 1 on the tensor cores: the sums of exactly the bf16 weights O receives,
+    // with no per-score addition on the FP32 pipe.
+    constexpr uint32_t kOnes = 0x3f803f80u;  // bf16x2 (1, 1): the B fragment of an all-ones n-block
 #pragma unroll
     for (int kb = 0; kb < 4; ++kb) {
-      uint32_t pa[MT][4];
 #pragma unroll
-      for (int mt = 0; mt < MT; ++mt) {
-        pa[mt][0] = pack_bf16(s[mt][2 * kb][0], s[mt][2 * kb][1]);
-        pa[mt][1] = pack_bf16(s[mt][2 * kb][2], s[mt][2 * kb][3]);
-        pa[mt][2] = pack_bf16(s[mt][2 * kb + 1][0], s[mt][2 * kb + 1][1]);
-        pa[mt][3] = pack_bf16(s[mt][2 * kb + 1][2], s[mt][2 * kb + 1][3]);
-      }
+      for (int mt = 0; mt < MT; ++mt) mma_bf16_16816(l[mt], pa[mt][kb], kOnes, kOnes);
 #pragma unroll
       for (int nv = 0; nv < T::kNv; nv += 2) {
         uint32_t vf[4];
         ldmatrix_x4_trans(vf, Vs + (kb * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)) * T::kStride + (nv + (lane >> 4)) * 8);
 #pragma unroll
         for (int mt = 0; mt < MT; ++mt) {
-          mma_bf16_16816(o[mt][nv], pa[mt], vf[0], vf[1]);
-          mma_bf16_16816(o[mt][nv + 1], pa[mt], vf[2], vf[3]);
+          mma_bf16_16816(o[mt][nv], pa[mt][kb], vf[0], vf[1]);
+          mma_bf16_16816(o[mt][nv + 1], pa[mt][kb], vf[2], vf[3]);
         }
       }
     }
@@ -598,10 +608,7 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
   for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
     for (int hr = 0; hr < 2; ++hr) {
-      float lt = l[mt][hr];
-      lt += __shfl_xor_sync(0xffffffffu, lt, 1);
-      lt += __shfl_xor_sync(0xffffffffu, lt, 2);
-      const float inv = 1.0f / lt;
+      const float inv = 1.0f / l[mt][2 * hr];
       const int r = row(mt) + 8 * hr;
       if (r >= bc.rows) continue;
 #pragma unroll

@@ -33,7 +33,7 @@ void gemm(const GemmEngine& engine, const GemmParams& p, const char* what) {
                                           : CUBLAS_COMPUTE_32F;
   AXF_CHECK(!(p.ab_type == ElemType::F32 && p.c_type != ElemType::F32), what,
             ": fp32 operands need an fp32 result");
-  if (engine.lt && p.ab_type == ElemType::F32 && p.math == GemmMath::Fp32 && engine.lt->run(p, engine.stream)) return;
+  if (engine.lt && engine.lt->run(p, engine.stream)) return;  // split-K free, algorithm pinned across row counts
   const cublasOperation_t op_a = p.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t op_b = p.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   // Column-major view: C^T[n, m] = op(B)^T[n, k] @ op(A)^T[k, m].

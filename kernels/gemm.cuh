@@ -34,16 +34,17 @@ struct GemmParams {
 
 class LtMatmul;
 
-// Where the GEMMs run: the cuBLAS handle (bound to `stream`) and, when the backend has one, cuBLASLt, which takes the
-// fp32 products (split-K free, so a row-chunked caller gets the unchunked results bit for bit; gemm_lt.cuh).
+// Where the GEMMs run: the cuBLAS handle (bound to `stream`) and, when the backend has one, cuBLASLt, which takes
+// every product it offers an algorithm for (split-K free, the algorithm pinned across row counts, so a row-chunked
+// caller gets the unchunked results bit for bit; gemm_lt.cuh).
 struct GemmEngine {
   cublasHandle_t cublas = nullptr;
   LtMatmul* lt = nullptr;
   cudaStream_t stream = nullptr;
 };
 
-// Checks the leading dimensions and types (naming `what` in errors) and runs the GEMM on the engine's stream: fp32
-// operands (true fp32) through cuBLASLt where it offers an algorithm, everything else through cuBLAS.
+// Checks the leading dimensions and types (naming `what` in errors) and runs the GEMM on the engine's stream:
+// through cuBLASLt where it offers an algorithm, else through cuBLAS.
 void gemm(const GemmEngine& engine, const GemmParams& p, const char* what);
 
 }  // namespace axf::kernels

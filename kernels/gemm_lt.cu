@@ -34,8 +34,7 @@ cublasLtMatmulDesc_t matmul_desc(ElemType ab_type, GemmMath math) {
   return desc;
 }
 
-// True fp32 products (the reference precision): their algorithm is pinned across row counts (select_algorithm).
-bool reference_fp32(ElemType ab_type, GemmMath math) { return ab_type == ElemType::F32 && math == GemmMath::Fp32; }
+// Every product's algorithm is pinned across row counts (select_algorithm): the one chosen for this many rows.
 constexpr int64_t kPinnedRows = int64_t{1} << 16;
 
 }  // namespace
@@ -82,23 +81,21 @@ void LtMatmul::choose_algorithm(Plan& pl, int alignment) {
   if (pl.ok) pl.algo = result.algo;
 }
 
-void LtMatmul::select_algorithm(Plan& pl, int alignment, bool pin, const std::function<void(Plan&)>& pinned_layouts) {
-  if (pin) {
-    // The heuristic's choice for kPinnedRows rows, if it runs this problem too: the same kernel for every row count.
-    Plan pinned;
-    pinned.desc = pl.desc;
-    pinned_layouts(pinned);
-    choose_algorithm(pinned, alignment);
-    for (cublasLtMatrixLayout_t layout : {pinned.a, pinned.b, pinned.c}) cublasLtMatrixLayoutDestroy(layout);
-    cublasLtMatmulHeuristicResult_t check{};
-    if (pinned.ok &&
-        cublasLtMatmulAlgoCheck(handle_, pl.desc, pl.a, pl.b, pl.c, pl.c, &pinned.algo, &check) ==
-            CUBLAS_STATUS_SUCCESS &&
-        check.workspaceSize <= workspace_bytes_) {
-      pl.algo = pinned.algo;
-      pl.ok = true;
-      return;
-    }
+void LtMatmul::select_algorithm(Plan& pl, int alignment, const std::function<void(Plan&)>& pinned_layouts) {
+  // The heuristic's choice for kPinnedRows rows, if it runs this problem too: the same kernel for every row count.
+  Plan pinned;
+  pinned.desc = pl.desc;
+  pinned_layouts(pinned);
+  choose_algorithm(pinned, alignment);
+  for (cublasLtMatrixLayout_t layout : {pinned.a, pinned.b, pinned.c}) cublasLtMatrixLayoutDestroy(layout);
+  cublasLtMatmulHeuristicResult_t check{};
+  if (pinned.ok &&
+      cublasLtMatmulAlgoCheck(handle_, pl.desc, pl.a, pl.b, pl.c, pl.c, &pinned.algo, &check) ==
+          CUBLAS_STATUS_SUCCESS &&
+      check.workspaceSize <= workspace_bytes_) {
+    pl.algo = pinned.algo;
+    pl.ok = true;
+    return;
   }
   choose_algorithm(pl, alignment);
 }
@@ -123,7 +120,7 @@ LtMatmul::Plan& LtMatmul::plan(const LtLinearParams& p, int alignment) {
         cublasLtMatmulDescSetAttribute(pl.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &p.bias, sizeof p.bias));
   }
   set_layouts(pl, p);
-  select_algorithm(pl, alignment, reference_fp32(p.ab_type, p.math), [&](Plan& pinned) {
+  select_algorithm(pl, alignment, [&](Plan& pinned) {
     LtLinearParams q = p;
     q.m = kPinnedRows;
     set_layouts(pinned, q);
@@ -172,7 +169,7 @@ LtMatmul::Plan& LtMatmul::plan(const GemmParams& p, int alignment) {
   AXF_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(pl.desc, CUBLASLT_MATMUL_DESC_TRANSA, &op_lt_a, sizeof op_lt_a));
   AXF_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(pl.desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_lt_b, sizeof op_lt_b));
   set_layouts(pl, p);
-  select_algorithm(pl, alignment, reference_fp32(p.ab_type, p.math), [&](Plan& pinned) {
+  select_algorithm(pl, alignment, [&](Plan& pinned) {
     // The same problem at kPinnedRows rows, its leading dimension and batch strides widened where the rows would no
     // longer fit (only the heuristic sees it): a function of everything but m.
     GemmParams q = p;

@@ -5,11 +5,11 @@
 //    x and w fp32 (true fp32, or TF32 when asked) or bf16; out fp32 or bf16; bias fp32, or bf16 with a bf16 out
 //    (cuBLASLt offers no fp32 bias for bf16 outputs: the caller rounds the bias once). Row-major operands go to
 //    column-major cuBLASLt as their transposes (out^T = w^T x^T: the bias runs along the rows of out^T).
-//  * Batched strided GEMMs as kernels::gemm describes them (GemmParams), for the fp32 products that must not depend
-//    on how many rows they are given.
-// Every algorithm is split-K free (each output element's dot product runs in one sequence), and true-fp32 products
-// run the algorithm chosen for 65,536 rows whatever their row count (where cuBLASLt accepts it), so their results
-// do not depend on the row count a chunked caller passes. Plans (descriptors and the heuristic's algorithm) are
+//  * Batched strided GEMMs as kernels::gemm describes them (GemmParams): the triangle multiplication, the outer
+//    product mean and the attention fallback.
+// Every algorithm is split-K free (each output element's dot product runs in one sequence), and every product runs
+// the algorithm chosen for 65,536 rows whatever its row count (where cuBLASLt accepts it), so results do not depend
+// on the row count a chunked caller passes (issue 6: chunked results equal unchunked ones, fp32 and bf16 alike). Plans (descriptors and the heuristic's algorithm) are
 // cached per shape, layout, dtype, epilogue and alignment.
 #pragma once
 
@@ -72,9 +72,9 @@ class LtMatmul {
   void set_layouts(Plan& pl, const GemmParams& p);
   // The heuristic's best split-K-free algorithm for the plan's descriptors (pl.ok false when there is none).
   void choose_algorithm(Plan& pl, int alignment);
-  // With `pin`: the algorithm chosen for the same problem at kPinnedRows rows (layouts from pinned_layouts), when
-  // cuBLASLt accepts it for this one; else (and without `pin`) choose_algorithm.
-  void select_algorithm(Plan& pl, int alignment, bool pin, const std::function<void(Plan&)>& pinned_layouts);
+  // The algorithm chosen for the same problem at kPinnedRows rows (layouts from pinned_layouts), when cuBLASLt
+  // accepts it for this one; else choose_algorithm.
+  void select_algorithm(Plan& pl, int alignment, const std::function<void(Plan&)>& pinned_layouts);
 
   cublasLtHandle_t handle_ = nullptr;
   void* workspace_ = nullptr;

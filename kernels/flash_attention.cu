@@ -374,9 +374,15 @@ struct Bf16Tile {
   static constexpr size_t kStageBytes = kBiasOffset + kRows * kBiasStride * sizeof(BiasT);
   static constexpr size_t kSmemBytes = kStages * kStageBytes;
   static constexpr int kNv = DK / 8;  // n-blocks of output columns
-  // Blocks per SM the registers must allow: with one slab 4 (16 warps per SM against the latency of the softmax
-  // between the two products); two slabs hold twice the accumulators and interleave their own work.
-  static constexpr int kMinBlocks = MT == 2 ? (DK >= 64 ? 2 : 3) : (DK >= 64 ? 3 : 4);
+  // Blocks per SM the registers must allow (more warps against the latency of the softmax between the two
+  // products). One slab, measured on an H100 at L=1024 (Nsight Compute): 5 blocks (95 registers) made head dim 16
+  // (the extra-MSA row attention) 9% faster and the bias-free head dim 32 (MSA column attention, whose stages hold
+  // no bias tile) 9% faster, but the bf16-bias head dim 32 (MSA row, triangle attention) 6% slower than 4 blocks
+  // (127 registers), so that one keeps 4. Two slabs hold twice the accumulators and interleave their own work.
+  static constexpr int kMinBlocks = MT == 2 ? (DK >= 64 ? 2 : 3)
+                                    : DK >= 64 ? 3
+                                    : (DK <= 16 || std::is_same_v<BiasT, float>) ? 5
+                                                                                 : 4;
   static_assert(kBiasOffset % 16 == 0, "the bias tile must start 16-byte aligned");
 };
 
@@ -420,24 +426,44 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
   // This thread's rows in slab mt: row(mt) and row(mt) + 8.
   auto row = [&](int mt) { return mt * kBM + warp * 16 + g; };
 
-  auto stage = [&](int tile) { return reinterpret_cast<uint16_t*>(smem + (tile % kStages) * T::kStageBytes); };
+  // Without a bias the stages hold no bias tile (the host allocates less shared memory: more blocks per SM).
+  const size_t stage_bytes = bias ? T::kStageBytes : T::kBiasOffset;
+  auto stage = [&](int tile) { return reinterpret_cast<uint16_t*>(smem + (tile % kStages) * stage_bytes); };
+
+  // Each thread's share of a tile's 16-byte copies is the same in every tile (only the tile's first key moves), so
+  // its offsets are computed once: K and V rows kv_j0 + it kKvRowStep, head dims kv_c0 .. + 7; bias rows
+  // b_r0 + it kBiasRowStep, keys b_c0 .. + kBiasChunk - 1 of the tile.
+  constexpr int kKvRowStep = kThreads / (DK / 8);
+  constexpr int kBiasChunk = 16 / static_cast<int>(sizeof(BiasT));  // elements per 16-byte copy
+  constexpr int kBiasRowStep = kThreads / (kBN / kBiasChunk);
+  static_assert(kThreads % (DK / 8) == 0 && kThreads % (kBN / kBiasChunk) == 0, "copy shares must tile the block");
+  const int kv_j0 = tid / (DK / 8), kv_c0 = (tid % (DK / 8)) * 8;
+  const bool k_cols_ok = kv_c0 < D, v_cols_ok = kv_c0 < Dv;
+  const uint16_t* const k_share = k + kv_j0 * p.k_s1 + kv_c0;
+  const uint16_t* const v_share = v + kv_j0 * p.v_s1 + kv_c0;
+  const int64_t k_step = kKvRowStep * p.k_s1, v_step = kKvRowStep * p.v_s1;
+  const int b_r0 = tid / (kBN / kBiasChunk), b_c0 = (tid % (kBN / kBiasChunk)) * kBiasChunk;
+  const BiasT* const b_share = bias ? bias + b_r0 * p.bias_s1 + b_c0 : nullptr;
+  const int64_t b_step = kBiasRowStep * p.bias_s1;
 
   auto load_tile = [&](int tile) {
     uint16_t* const Ks = stage(tile);
     uint16_t* const Vs = Ks + T::kKVElems;
     float* const Ms = reinterpret_cast<float*>(Vs + T::kKVElems);
     const int k0 = tile * kBN, nk = min(kBN, K - k0);
-    const uint16_t* const kt = k + k0 * p.k_s1;
-    const uint16_t* const vt = v + k0 * p.v_s1;
     if (kv_vec) {  // 16-byte chunks of 8 head dims
+      const uint16_t* const kt = k_share + k0 * p.k_s1;
+      const uint16_t* const vt = v_share + k0 * p.v_s1;
 #pragma unroll
       for (int it = 0; it < kBN * DK / 8 / kThreads; ++it) {
-        const int e = it * kThreads + tid, j = e / (DK / 8), c = (e % (DK / 8)) * 8;
-        const bool okk = j < nk && c < D, okv = j < nk && c < Dv;
-        cp_async_16(Ks + j * T::kStride + c, okk ? kt + j * p.k_s1 + c : k, okk);
-        cp_async_16(Vs + j * T::kStride + c, okv ? vt + j * p.v_s1 + c : v, okv);
+        const int j = kv_j0 + it * kKvRowStep, dst = j * T::kStride + kv_c0;
+        const bool okk = j < nk && k_cols_ok, okv = j < nk && v_cols_ok;
+        cp_async_16(Ks + dst, okk ? kt + it * k_step : k, okk);
+        cp_async_16(Vs + dst, okv ? vt + it * v_step : v, okv);
       }
     } else {  // odd head dims or unaligned views: element by element through registers
+      const uint16_t* const kt = k + k0 * p.k_s1;
+      const uint16_t* const vt = v + k0 * p.v_s1;
 #pragma unroll 4
       for (int e = tid; e < kBN * DK; e += kThreads) {
         const int j = e / DK, c = e % DK;
@@ -448,13 +474,12 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
     if (mask && tid < kBN) cp_async_4(Ms + tid, tid < nk ? mask + (k0 + tid) * p.mask_s1 : mask, tid < nk);
     if (bias) {
       BiasT* const Bs = reinterpret_cast<BiasT*>(reinterpret_cast<char*>(Ks) + T::kBiasOffset);
-      constexpr int kChunk = 16 / static_cast<int>(sizeof(BiasT));  // elements per 16-byte copy
       if (bias_vec && nk == kBN) {
 #pragma unroll
-        for (int it = 0; it < T::kRows * kBN / kChunk / kThreads; ++it) {
-          const int e = it * kThreads + tid, r = e / (kBN / kChunk), c = (e % (kBN / kChunk)) * kChunk;
+        for (int it = 0; it < T::kRows * kBN / kBiasChunk / kThreads; ++it) {
+          const int r = b_r0 + it * kBiasRowStep;
           const bool ok = r < bc.rows;
-          cp_async_16(Bs + r * T::kBiasStride + c, ok ? bias + r * p.bias_s1 + k0 + c : bias, ok);
+          cp_async_16(Bs + r * T::kBiasStride + b_c0, ok ? b_share + k0 + it * b_step : bias, ok);
         }
       } else {  // the last partial tile or unaligned views: element by element (zeros past the ends)
         for (int e = tid; e < T::kRows * kBN; e += kThreads) {
@@ -702,7 +727,8 @@ void launch_flash_attention(const FlashAttentionParams& p, cudaStream_t stream) 
         using BiasT = decltype(bias_t);
         constexpr int MT = decltype(mt)::value;
         using T = Bf16Tile<DK, BiasT, MT>;
-        launch(flash_attention_bf16<DK, BiasT, MT>, T::kSmemBytes, p, kv_vec, bias_vec, stream, "flash_attention_bf16",
+        const size_t smem = p.bias ? T::kSmemBytes : kStages * T::kBiasOffset;
+        launch(flash_attention_bf16<DK, BiasT, MT>, smem, p, kv_vec, bias_vec, stream, "flash_attention_bf16",
                T::kRows);
       };
       if (slabs == 2) {

@@ -131,13 +131,18 @@ void add_layer_norm_cases(std::vector<OpCase>& cs) {
   ln_case("layer_norm_transposed_input", {6, 4, 64}, [](const Tensor& t) { return t.transpose(0, 1); }, {4, 6, 64},
           {});
   ln_case("layer_norm_strided_output", {5, 3, 40}, {}, {5, 3, 50}, [](const Tensor& t) { return t.slice(2, 7, 47); });
+  // Many rows (tens of thousands of blocks, 8 and 32 packets per row; rows not a multiple of a block's rows).
+  ln_case("layer_norm_many_rows_c64", {40037, 64}, {}, {40037, 64}, {});
+  ln_case("layer_norm_many_rows_c256", {20011, 256}, {}, {20011, 256}, {});
   // In place: the output is the input.
-  cs.push_back({"layer_norm_in_place",
-                [] {
-                  Tensor g = rnd({48}, 0.1f), b = rnd({48}, 0.1f);
-                  return std::vector<Arg>{acc(rnd({11, 48})), in32(g), in32(b)};
-                },
-                [](Backend& be, Views& v) { be.layer_norm(v[0], v[1], v[2], v[0], 1e-5f); }});
+  for (const int64_t rows : {int64_t{11}, int64_t{30011}}) {
+    cs.push_back({rows == 11 ? "layer_norm_in_place" : "layer_norm_in_place_many_rows",
+                  [rows] {
+                    Tensor g = rnd({48}, 0.1f), b = rnd({48}, 0.1f);
+                    return std::vector<Arg>{acc(rnd({rows, 48})), in32(g), in32(b)};
+                  },
+                  [](Backend& be, Views& v) { be.layer_norm(v[0], v[1], v[2], v[0], 1e-5f); }});
+  }
 }
 
 void add_elementwise_cases(std::vector<OpCase>& cs) {

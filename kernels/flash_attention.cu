@@ -492,7 +492,8 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
   };
 
   load_tile(0);
-  // Q as A fragments, straight from global memory: qa[mt][ks] covers head dims 16 ks .. 16 ks + 15.
+  // scale q as A fragments, straight from global memory: qa[mt][ks] covers head dims 16 ks .. 16 ks + 15. The
+  // scale is applied to q and rounded to bf16 once, as AlphaFold scales q before its logits einsum.
   uint32_t qa[MT][DK / 16][4];
 #pragma unroll
   for (int mt = 0; mt < MT; ++mt)
@@ -502,7 +503,8 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
       for (int reg = 0; reg < 4; ++reg) {
         const int r = row(mt) + (reg & 1) * 8, c = ks * 16 + (reg >> 1) * 8 + 2 * t;
         const uint16_t* const qr = q + min(r, bc.rows - 1) * p.q_s1;
-        const uint32_t lo = c < D ? qr[c] : 0u, hi = c + 1 < D ? qr[c + 1] : 0u;
+        const uint32_t lo = c < D ? float_to_bf16_bits(bf16_bits_to_float(qr[c]) * p.scale) : 0u;
+        const uint32_t hi = c + 1 < D ? float_to_bf16_bits(bf16_bits_to_float(qr[c + 1]) * p.scale) : 0u;
         qa[mt][ks][reg] = lo | (hi << 16);
       }
   float o[MT][T::kNv][4] = {};
@@ -529,7 +531,32 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
     // Whether any key of this tile is masked (warp-uniform; a partial last tile counts, its padding is zero): a
     // tile without masked keys skips the per-score compare and select.
     const bool masked_keys = mask && !__all_sync(0xffffffffu, Ms[lane] != 0.f && Ms[lane + 32] != 0.f);
-    float s[MT][8][4] = {};
+    // S = bias + (scale q) k^T: the accumulators start from the bias tile (zeros without one) and the MMAs add the
+    // pre-scaled products, so no per-score scale-and-add remains.
+    float s[MT][8][4];
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+      for (int nb = 0; nb < 8; ++nb) {
+        if (!bias) {
+#pragma unroll
+          for (int e = 0; e < 4; ++e) s[mt][nb][e] = 0.f;
+          continue;
+        }
+#pragma unroll
+        for (int hr = 0; hr < 2; ++hr) {  // rows row(mt) + 8 hr, keys nb * 8 + 2t, + 1
+          const BiasT* const bp = Bs + (row(mt) + 8 * hr) * T::kBiasStride + nb * 8 + 2 * t;
+          if constexpr (sizeof(BiasT) == 2) {
+            const uint32_t x = *reinterpret_cast<const uint32_t*>(bp);
+            s[mt][nb][2 * hr] = __uint_as_float(x << 16);
+            s[mt][nb][2 * hr + 1] = __uint_as_float(x & 0xffff0000u);
+          } else {
+            const float2 x = *reinterpret_cast<const float2*>(bp);
+            s[mt][nb][2 * hr] = x.x;
+            s[mt][nb][2 * hr + 1] = x.y;
+          }
+        }
+      }
 #pragma unroll
     for (int ks = 0; ks < DK / 16; ++ks)
 #pragma unroll
@@ -542,34 +569,16 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
           mma_bf16_16816(s[mt][nb + 1], qa[mt][ks], kf[2], kf[3]);
         }
       }
+    if (masked_keys) {  // replacement after the bias
 #pragma unroll
-    for (int mt = 0; mt < MT; ++mt)
+      for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-      for (int nb = 0; nb < 8; ++nb) {
-        float b[4] = {0.f, 0.f, 0.f, 0.f};  // rows row(mt) (keys 2t, 2t + 1), row(mt) + 8 (the same keys)
-        if (bias) {
-#pragma unroll
-          for (int hr = 0; hr < 2; ++hr) {
-            const BiasT* const bp = Bs + (row(mt) + 8 * hr) * T::kBiasStride + nb * 8 + 2 * t;
-            if constexpr (sizeof(BiasT) == 2) {
-              const uint32_t x = *reinterpret_cast<const uint32_t*>(bp);
-              b[2 * hr] = __uint_as_float(x << 16);
-              b[2 * hr + 1] = __uint_as_float(x & 0xffff0000u);
-            } else {
-              const float2 x = *reinterpret_cast<const float2*>(bp);
-              b[2 * hr] = x.x;
-              b[2 * hr + 1] = x.y;
-            }
-          }
-        }
-#pragma unroll
-        for (int e = 0; e < 4; ++e) s[mt][nb][e] = fmaf(s[mt][nb][e], p.scale, b[e]);
-        if (masked_keys) {  // replacement after the bias
+        for (int nb = 0; nb < 8; ++nb) {
           const float2 mk = *reinterpret_cast<const float2*>(Ms + nb * 8 + 2 * t);
 #pragma unroll
           for (int e = 0; e < 4; ++e) s[mt][nb][e] = (e & 1 ? mk.y : mk.x) == 0.f ? kMaskedLogit : s[mt][nb][e];
         }
-      }
+    }
     if (k0 + kBN > K) {  // keys past the end weigh nothing
 #pragma unroll
       for (int mt = 0; mt < MT; ++mt)
@@ -582,6 +591,7 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
     // P = exp(s - m) = 2^(s log2 e - m log2 e), one FFMA per score (FlashAttention's form), straight into bf16x2
     // A fragments: pa[mt][kb] covers keys 16 kb .. 16 kb + 15 (n-blocks 2 kb, 2 kb + 1 of the accumulator layout).
     uint32_t pa[MT][4][4];
+    float alpha[MT][2];
 #pragma unroll
     for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
@@ -592,17 +602,26 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
         mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
         mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
         const float m_new = fmaxf(m[mt][hr], mx);
-        const float alpha = exp2_approx((m[mt][hr] - m_new) * kLog2e);
+        alpha[mt][hr] = exp2_approx((m[mt][hr] - m_new) * kLog2e);
         m[mt][hr] = m_new;
         const float m_log2e = m_new * kLog2e;
 #pragma unroll
         for (int nb = 0; nb < 8; ++nb)
           pa[mt][nb / 2][(nb % 2) * 2 + hr] = exp2_bf16x2(fmaf(s[mt][nb][2 * hr], kLog2e, -m_log2e),
                                                           fmaf(s[mt][nb][2 * hr + 1], kLog2e, -m_log2e));
-        l[mt][2 * hr] *= alpha, l[mt][2 * hr + 1] *= alpha;
-#pragma unroll
-        for (int nv = 0; nv < T::kNv; ++nv) o[mt][nv][2 * hr] *= alpha, o[mt][nv][2 * hr + 1] *= alpha;
       }
+    // Rescale O and l by alpha, unless no row of the warp found a new maximum (every alpha exactly 1, the usual case
+    // once the first tiles are in: skipping multiplications by 1 leaves the results bit for bit the same).
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt) {
+      if (__all_sync(0xffffffffu, alpha[mt][0] == 1.f && alpha[mt][1] == 1.f)) continue;
+#pragma unroll
+      for (int hr = 0; hr < 2; ++hr) {
+        l[mt][2 * hr] *= alpha[mt][hr], l[mt][2 * hr + 1] *= alpha[mt][hr];
+#pragma unroll
+        for (int nv = 0; nv < T::kNv; ++nv) o[mt][nv][2 * hr] *= alpha[mt][hr], o[mt][nv][2 * hr + 1] *= alpha[mt][hr];
+      }
+    }
 
     // O += P V, and the row sums l += P 1 on the tensor cores: the sums of exactly the bf16 weights O receives,
     // with no per-score addition on the FP32 pipe.

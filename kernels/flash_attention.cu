@@ -698,15 +698,16 @@ void launch(Kernel kernel, size_t smem, const FlashAttentionParams& p, bool vec_
   AXF_CUDA_CHECK_LAUNCH(what);
 }
 
-// Slabs of 64 query rows per bf16 block: 1, unless AXF_FLASH_SLABS=2 (read once). Two slabs measured 1.7% slower
-// per Evoformer block at L=1024 on an H200 (37.6 against 36.9 ms: fewer warps per SM, 168 registers); kept
-// selectable and tested for the next kernel generation.
-int flash_slabs() {
-  static const int slabs = [] {
+// Slabs of 64 query rows per bf16 block: two with a bias, one without, unless AXF_FLASH_SLABS=1 or 2 says (read
+// once). Measured per module at L=1024 on an H100 (bench --modules): two slabs made the MSA row attention 5.68 ->
+// 5.46 ms and the triangle attention 5.42/5.71 -> 5.23/5.53 ms (the bias tile and K/V serve 128 query rows), and the
+// bias-free MSA column attention 3.39 -> 3.47 ms.
+int flash_slabs(bool with_bias) {
+  static const int forced = [] {
     const char* e = std::getenv("AXF_FLASH_SLABS");
-    return e && e[0] == '2' && e[1] == 0 ? 2 : 1;
+    return e && (e[0] == '1' || e[0] == '2') && e[1] == 0 ? e[0] - '0' : 0;
   }();
-  return slabs;
+  return forced != 0 ? forced : with_bias ? 2 : 1;
 }
 
 }  // namespace
@@ -739,7 +740,7 @@ void launch_flash_attention(const FlashAttentionParams& p, cudaStream_t stream) 
     const int64_t chunk = bias_bf16 ? 8 : 4;
     const bool bias_vec = p.bias && aligned(p.bias, 16) && p.bias_s2 == 1 && p.bias_s0 % chunk == 0 &&
                           p.bias_s1 % chunk == 0;
-    const int slabs = flash_slabs();
+    const int slabs = flash_slabs(p.bias != nullptr);
     head_dim_switch<16>(dh, [&](auto c) {
       constexpr int DK = decltype(c)::value;
       auto go = [&](auto bias_t, auto mt) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# On a GPU machine, one call: build (sm_90a), every GPU test (the attention tests again with two 64-query slabs
-# per flash block, AXF_FLASH_SLABS=2), one Evoformer block per slab setting, the full model_1_ptm model (4 passes) at
-# L=256..2048 in bf16 with the faster setting, then the reduced-depth long-sequence fit check
+# On a GPU machine, one call: build (sm_90a), every GPU test (the attention tests again with every flash launch on
+# one and on two 64-query slabs, AXF_FLASH_SLABS=1/2; by default two with a bias, one without), one Evoformer block,
+# the full model_1_ptm model (4 passes) at L=256..2048 in bf16, then the reduced-depth long-sequence fit check
 # (scripts/gpu-long-sequence.sh). Logs go to $OUT; a short table prints last.
 # Usage: scripts/gpu-full-check.sh [LONG_LENGTH] [LONG_ROWS] [LONG_CHANNELS]   (default 10000 32 8; 0 skips)
 set -uo pipefail
@@ -15,25 +15,24 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | 
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAXF_CUDA=ON -DAXF_CUDA_ARCHS=90a > /dev/null &&
   cmake --build "$build" -j "$(nproc)" > "$out/build.log" 2>&1 || { tail -30 "$out/build.log"; exit 1; }
 "$build/tests/test_gpu" --gtest_brief=1 > "$out/test-gpu.txt" 2>&1
-AXF_FLASH_SLABS=2 "$build/tests/test_gpu" --gtest_brief=1 --gtest_filter='*ttention*' > "$out/test-gpu-slabs2.txt" 2>&1
 for s in 1 2; do
-  AXF_FLASH_SLABS=$s "$build/axialfold" bench --device cuda --modules --precision bf16 --lengths 1024 --repeat 3 \
-    --warmup 1 > "$out/modules-slabs$s.txt" 2> /dev/null
+  AXF_FLASH_SLABS=$s "$build/tests/test_gpu" --gtest_brief=1 --gtest_filter='*ttention*' > "$out/test-gpu-slabs$s.txt" 2>&1
 done
-block() { awk '/evoformer block/ {print $8}' "$out/modules-slabs$1.txt"; }
-b1=$(block 1) b2=$(block 2)
-slabs=$(awk -v a="$b1" -v b="$b2" 'BEGIN {print (b != "" && (a == "" || b + 0 < a + 0)) ? 2 : 1}')
-AXF_FLASH_SLABS=$slabs "$build/axialfold" bench --device cuda --model --precision bf16 --lengths 256,512,1024,2048 \
+"$build/axialfold" bench --device cuda --modules --precision bf16 --lengths 1024 --repeat 3 --warmup 1 \
+  > "$out/modules.txt" 2> /dev/null
+block=$(awk '/evoformer block/ {print $8}' "$out/modules.txt")
+"$build/axialfold" bench --device cuda --model --precision bf16 --lengths 256,512,1024,2048 \
   > "$out/model.txt" 2> "$out/model.log"
 long="${1:-10000}"
 if [ "$long" != 0 ]; then
-  AXF_FLASH_SLABS=$slabs bash scripts/gpu-long-sequence.sh "$build" "$long" bf16 "${2:-32}" "${3:-8}" \
+  bash scripts/gpu-long-sequence.sh "$build" "$long" bf16 "${2:-32}" "${3:-8}" \
     > "$out/long.txt" 2> "$out/long.log"
   echo "long-sequence exit: $?"
 fi
 echo "== GPU tests: $(tail -3 "$out/test-gpu.txt" | tr '\n' ' ')"
+echo "== attention tests, one slab: $(tail -3 "$out/test-gpu-slabs1.txt" | tr '\n' ' ')"
 echo "== attention tests, two slabs: $(tail -3 "$out/test-gpu-slabs2.txt" | tr '\n' ' ')"
-echo "== Evoformer block L=1024 bf16: one slab ${b1} ms, two slabs ${b2} ms -> model with ${slabs}"
+echo "== Evoformer block L=1024 bf16: ${block} ms"
 # The model rows (L S E T blocks passes time ...), the memory lines and the long run's stages.
 grep -E "^ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ |^# Memory" "$out/model.txt" | head -12
 grep -E "^ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ |^# Memory|^  [a-zA-Z-]+ .* [0-9.]+%$" "$out/long.txt" | head -14

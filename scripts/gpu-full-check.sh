@@ -35,4 +35,6 @@ echo "== attention tests, two slabs: $(tail -3 "$out/test-gpu-slabs2.txt" | tr '
 echo "== Evoformer block L=1024 bf16: ${block} ms"
 # The model rows (L S E T blocks passes time ...), the memory lines and the long run's stages.
 grep -E "^ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ |^# Memory" "$out/model.txt" | head -12
-grep -E "^ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ |^# Memory|^  [a-zA-Z-]+ .* [0-9.]+%$" "$out/long.txt" | head -14
+if [ -f "$out/long.txt" ]; then
+  grep -E "^ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ |^# Memory|^  [a-zA-Z-]+ .* [0-9.]+%$" "$out/long.txt" | head -14
+fi

@@ -5,6 +5,8 @@
 #include "app/commands.h"
 #include "app/memory_report.h"
 #include "app/options.h"
+#include "app/result_files.h"
+#include "model/heads.h"
 #include "runtime/precision.h"
 #ifdef AXF_WITH_CUDA
 #include "backend/cuda/cuda_backend.h"
@@ -27,7 +29,9 @@ int run_plan(int argc, char** argv) {
       "no-template-cache", po::bool_switch(), "as predict: stream the templates, recomputed every recycle")(
       "chunking", po::value<std::string>()->default_value("explicit"),
       "explicit (the --chunk-* options) or auto (the least chunking that fits the available memory, as predict)")(
-      "gpu-memory", po::value<double>(), "GiB available on the GPU (default: the free memory of CUDA device 0)");
+      "gpu-memory", po::value<double>(), "GiB available on the GPU (default: the free memory of CUDA device 0)")(
+      "pair-arrays", po::value<std::string>()->default_value("auto"),
+      "as predict: yes, no or auto; with no the heads skip the distogram logits");
   add_chunk_options(desc);
   const std::string usage =
       "usage: axialfold plan --length L [--precision bf16] [--msa 512 --extra 1024 --templates 4] [chunk options]";
@@ -53,6 +57,8 @@ int run_plan(int argc, char** argv) {
   o.dtype = precision == runtime::Precision::Bf16 ? core::DType::BF16 : core::DType::F32;
   o.chunks = chunk_config(vm);
   o.template_cache = !vm["no-template-cache"].as<bool>();
+  o.distogram_logits = parse_pair_arrays(vm["pair-arrays"].as<std::string>())
+                           .value_or(model::pair_arrays_by_default(shape.num_res, cfg));
   const int64_t budget = device == "cuda" ? backend::kDefaultWorkspaceBytes : 0;
   double available = 0;
   if (vm.count("gpu-memory")) {

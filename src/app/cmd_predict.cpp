@@ -212,11 +212,13 @@ int run_predict(int argc, char** argv) {
   const std::string chunking = opts.vm["chunking"].as<std::string>();
   AXF_CHECK(chunking == "explicit" || chunking == "auto", "--chunking ", chunking, ": expected explicit or auto");
   bool template_cache = !opts.vm["no-template-cache"].as<bool>();
+  const bool pair_arrays = pair_arrays_asked.value_or(model::pair_arrays_by_default(inputs.num_res(), cfg));
   if (backend->device() == core::Device::CUDA) {
     const model::RunShape shape{inputs.num_res(), inputs.num_msa(), inputs.num_extra(), inputs.templates.count()};
     model::MemoryPlanOptions mo;
     mo.dtype = ctx.dtype();
     mo.template_cache = template_cache;
+    mo.distogram_logits = pair_arrays;
     const int64_t budget = backend::kDefaultWorkspaceBytes;
     const runtime::bench::MemoryStats mem = runtime::bench::memory_stats(*backend);
     // The parameters are on the device already: the plan's peak counts them, the free memory does not.
@@ -252,7 +254,6 @@ int run_predict(int argc, char** argv) {
     }
   }
 
-  const bool pair_arrays = pair_arrays_asked.value_or(model::pair_arrays_by_default(inputs.num_res(), cfg));
   if (!pair_arrays)
     runtime::log_info("results: the pair representation and distogram logits (",
                       format_gib(static_cast<double>(model::pair_array_bytes(inputs.num_res(), cfg))),

@@ -314,13 +314,21 @@ MemoryPlan plan_memory(const ModelConfig& cfg, const RunShape& shape, const Memo
                             {"IPA pair logits (fp32)", L * L * sm.num_head * kF32},
                             {"per-residue activations, IPA projections and output (fp32)", L * per_residue * kF32}}});
   }
-  // Heads (the template cache is gone by then), per block of pair rows: distogram logits, the half logits of the
-  // block's columns and their transpose, and the pair columns.
+  // Heads (the template cache is gone by then), one after the other, per block of pair rows: the distogram's logits,
+  // the half logits of the block's columns and their transpose, and the pair columns (unless the distogram logits
+  // are not asked for); the PAE head's logits and their expected error and pTM terms.
   {
-    const int64_t bins = cfg.heads.distogram_num_bins, rows = chunk_length(options.chunks.pair_rows, L);
-    MemoryStage st{"heads", {msa_rep,
-                             {"distogram logits, half logits and transpose (fp32)", 3 * rows * L * bins * kF32},
-                             {"pair columns", rows * L * cz * dt}}};
+    const int64_t rows = chunk_length(options.chunks.pair_rows, L);
+    const std::vector<MemoryItem> distogram{
+        {"distogram logits, half logits and transpose (fp32)", 3 * rows * L * cfg.heads.distogram_num_bins * kF32},
+        {"pair columns", rows * L * cz * dt}};
+    const MemoryItem pae{"PAE logits and expectations (fp32)",
+                         cfg.heads.predicted_aligned_error ? rows * L * (cfg.heads.pae_num_bins + 2) * kF32 : 0};
+    MemoryStage st{"heads", {msa_rep}};
+    if (options.distogram_logits && distogram[0].bytes + distogram[1].bytes >= pae.bytes)
+      st.items.insert(st.items.end(), distogram.begin(), distogram.end());
+    else if (pae.bytes > 0)
+      st.items.push_back(pae);
     if (T > 0 && options.template_cache) st.items.push_back({"(template cache freed)", -template_reps});
     plan.stages.push_back(st);
   }

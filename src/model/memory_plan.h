@@ -44,6 +44,7 @@ struct MemoryPlanOptions {
   core::DType dtype = core::DType::F32;  // the trunk's activation dtype (--precision)
   runtime::ChunkConfig chunks;
   bool template_cache = true;            // the template stack's output kept across recycles (off: streamed)
+  bool distogram_logits = true;          // the heads compute the distogram logits (off: predict --pair-arrays no)
   // The CUDA backend's op workspace budget (backend::kDefaultWorkspaceBytes): the scratch it allocates inside
   // operations (GEMM temporaries within that budget, fp32 results of linear layers into strided views) is planned
   // in the modules that take it. 0: a backend without scratch (CPU).

@@ -84,6 +84,7 @@ ModelRun bench_model(backend::Backend& be, const BenchOptions& opt, const BenchP
     mo.dtype = ctx.dtype();
     mo.chunks = opt.chunks;
     mo.template_cache = opt.template_cache;
+    mo.distogram_logits = model::pair_arrays_by_default(L, cfg);  // as the heads above
     if (be.device() == core::Device::CUDA) {
       mo.cuda_workspace = backend::kDefaultWorkspaceBytes;
     }

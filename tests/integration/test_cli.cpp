@@ -306,6 +306,19 @@ TEST(Cli, PlanPrintsTheBreakdownAndTheFitVerdict) {
   EXPECT_GT(lent, 0);
   EXPECT_LE(lent, streamed);
 
+  // --pair-arrays no: the heads skip the distogram logits (3 x [L, L, 64] fp32 per block of rows), so their stage
+  // shrinks by about 3 GiB at L=2048 unchunked; a choice other than yes, no or auto is refused by name.
+  auto heads = [](const std::string& out) {
+    const size_t at = out.find("  heads ");
+    return at == std::string::npos ? -1.0 : std::stod(out.substr(out.find_first_of("0123456789", at)));
+  };
+  const double heads_with = heads(run("plan --length 2048 --pair-arrays yes").output);
+  const double heads_without = heads(run("plan --length 2048 --pair-arrays no").output);
+  EXPECT_GT(heads_without, 0.0);
+  EXPECT_LT(heads_without, heads_with - 2.0);
+  r = run("plan --length 64 --pair-arrays maybe");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("--pair-arrays maybe"), std::string::npos) << r.output;
   r = run("plan --precision bf16");
   EXPECT_EQ(r.status, 2);
   r = run("plan --length 64 --precision fp8");

@@ -1,8 +1,8 @@
 // The memory planner (model/memory_plan.h) against the measured high-water mark of the model's own buffers: a
 // whole prediction (two passes, heads) on the CPU backend through a CountingBackend, which tracks every tensor the
-// model allocates, must peak within 10% of the plan, unchunked, chunked and without the template cache (templates
-// streamed: the peak does not grow with the number of templates); the structure module's buffers alone against its
-// stage.
+// model allocates, must peak within 10% of the plan, unchunked, chunked, without the distogram logits and without
+// the template cache (templates streamed: the peak does not grow with the number of templates); the structure
+// module's buffers alone against its stage.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -27,7 +27,7 @@ struct Measured {
 };
 
 Measured measure(const model::ModelConfig& cfg, const std::filesystem::path& params_file, const model::ModelInputs& in,
-                 const runtime::ChunkConfig& chunks, bool template_cache) {
+                 const runtime::ChunkConfig& chunks, bool template_cache, bool distogram_logits = true) {
   auto cpu = backend::make_cpu_backend();
   runtime::bench::CountingBackend counting(*cpu);
   parallel::SelfCommunicator comm;
@@ -39,16 +39,20 @@ Measured measure(const model::ModelConfig& cfg, const std::filesystem::path& par
     recycling.num_recycle = 1;
     recycling.cache_template_stack = template_cache;
     const model::AlphaFoldResult result = model::run_alphafold(ctx, params, cfg, in, recycling);
-    const model::HeadOutputs heads =
-        model::run_heads(ctx, params, cfg, result.trunk.single, result.trunk.pair, result.trunk.msa,
-                         result.structure.single);
-    EXPECT_TRUE(std::isfinite(heads.distogram_logits.to_vector()[0]));
+    model::HeadsOptions head_options;
+    head_options.distogram_logits = distogram_logits;
+    head_options.pae_logits = distogram_logits;  // predict: PAE from its expectations, logits not downloaded
+    const model::HeadOutputs heads = model::run_heads(ctx, params, cfg, result.trunk.single, result.trunk.pair,
+                                                      result.trunk.msa, result.structure.single, head_options);
+    EXPECT_TRUE(std::isfinite(heads.plddt_logits.to_vector()[0]));
+    EXPECT_EQ(heads.distogram_logits.defined(), distogram_logits);
   }
   EXPECT_EQ(counting.live_bytes().live, 0) << "every tracked buffer is freed at the end";
   m.peak = counting.live_bytes().peak;
   model::MemoryPlanOptions o;
   o.chunks = chunks;
   o.template_cache = template_cache;
+  o.distogram_logits = distogram_logits;
   m.plan = model::plan_memory(cfg, {in.num_res(), in.num_msa(), in.num_extra(), in.templates.count()}, o);
   return m;
 }
@@ -108,6 +112,17 @@ TEST_F(MemoryPlan, ChunkedWithinTenPercentOfMeasuredPeak) {
   expect_within(chunked, 0.10, "chunked");
   const Measured whole = measure(cfg_, dir_ / "params.npz", in_, {}, true);
   EXPECT_LT(chunked.peak, whole.peak) << "chunking lowers the peak";
+}
+
+// Without the distogram logits (predict --pair-arrays no) the heads no longer peak: the plan follows the lower
+// measured peak, and plans less than with them.
+TEST_F(MemoryPlan, WithoutDistogramLogitsWithinTenPercentAndLower) {
+  const Measured without = measure(cfg_, dir_ / "params.npz", in_, {}, true, false);
+  expect_within(without, 0.10, "no distogram logits");
+  const Measured with = measure(cfg_, dir_ / "params.npz", in_, {}, true, true);
+  EXPECT_LT(without.peak, with.peak);
+  EXPECT_LT(without.plan.peak_bytes(), with.plan.peak_bytes());
+  EXPECT_NE(without.plan.stages[without.plan.peak_stage].name, "heads");
 }
 
 TEST_F(MemoryPlan, WithoutTemplateCacheWithinTenPercentOfMeasuredPeak) {

@@ -58,9 +58,9 @@ __device__ __forceinline__ uint16_t float_to_bf16_bits(float x) {
 }
 
 // 2^lo and 2^hi as a bf16x2 register (lo in the low half), P's A-fragment form. On sm_90 the arguments are rounded
-// to bf16 and one SFU instruction computes both (twice the SFU rate, the unit that bounds the softmax at head dim
-// 32): an argument x <= 0 is off by at most |x| 2^-9, so 2^x by at most 0.35% |x| 2^x, below bf16's own rounding of
-// P for the terms that matter (x near 0). Earlier cards: two fp32 SFU calls, then rounding.
+// to bf16 and one SFU instruction computes both (half the SFU instructions and no separate packing): an argument
+// x <= 0 is off by at most |x| 2^-9, so 2^x by at most 0.35% |x| 2^x, below bf16's own rounding of P for the terms
+// that matter (x near 0). Earlier cards: two fp32 SFU calls, then rounding.
 __device__ __forceinline__ uint32_t exp2_bf16x2(float lo, float hi) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   uint32_t x;
@@ -356,11 +356,11 @@ __global__ void __launch_bounds__(kThreads, F32Tile<DH>::kMinBlocks)
 
 // ---- bf16 kernel (mma.sync m16n8k16, fp32 accumulation) --------------------------------------------------------
 // FlashAttention-2's layout: a block of 4 warps owns MT slabs of 64 query rows; in slab mt, warp w owns rows
-// 64 mt + 16 w .. + 15. S = Q K^T lands in the mma accumulator fragments (8 n-blocks of 8 keys), the softmax runs
-// on them in fp32, and P is repacked in registers as the A operand of O += P V (no shared-memory round trip). K and
-// V tiles are row-major bf16 in shared memory (rows padded by 16 bytes so ldmatrix is conflict-free); B fragments
-// come from ldmatrix (.trans for V), each one used for the MT slabs' products (MT = 2 halves the shared-memory
-// reads and the L2 traffic of K and V per product).
+// 64 mt + 16 w .. + 15. S = bias + (scale Q) K^T lands in the mma accumulator fragments (8 n-blocks of 8 keys), the
+// row max runs on them in fp32, and P = exp(S - max) is packed in registers as the A operand of O += P V (no
+// shared-memory round trip). K and V tiles are row-major bf16 in shared memory (rows padded by 16 bytes so ldmatrix
+// is conflict-free); B fragments come from ldmatrix (.trans for V), each one used for the MT slabs' products (MT = 2
+// halves the shared-memory reads and the L2 traffic of K, V and the bias tile per product).
 
 template <int DK, class BiasT, int MT>
 struct Bf16Tile {

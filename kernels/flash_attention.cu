@@ -360,7 +360,7 @@ __global__ void __launch_bounds__(kThreads, F32Tile<DH>::kMinBlocks)
 // row max runs on them in fp32, and P = exp(S - max) is packed in registers as the A operand of O += P V (no
 // shared-memory round trip). K and V tiles are row-major bf16 in shared memory (rows padded by 16 bytes so ldmatrix
 // is conflict-free); B fragments come from ldmatrix (.trans for V), each one used for the MT slabs' products (MT = 2
-// halves the shared-memory reads and the L2 traffic of K, V and the bias tile per product).
+// halves the shared-memory reads and the L2 traffic of K and V per product).
 
 template <int DK, class BiasT, int MT>
 struct Bf16Tile {

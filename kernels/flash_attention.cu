@@ -700,7 +700,7 @@ void launch(Kernel kernel, size_t smem, const FlashAttentionParams& p, bool vec_
 
 // Slabs of 64 query rows per bf16 block: two with a bias, one without, unless AXF_FLASH_SLABS=1 or 2 says (read
 // once). Measured per module at L=1024 on an H100 (bench --modules): two slabs made the MSA row attention 5.68 ->
-// 5.46 ms and the triangle attention 5.42/5.71 -> 5.23/5.53 ms (the bias tile and K/V serve 128 query rows), and the
+// 5.46 ms and the triangle attention 5.42/5.71 -> 5.23/5.53 ms (each K/V tile serves 128 query rows), and the
 // bias-free MSA column attention 3.39 -> 3.47 ms.
 int flash_slabs(bool with_bias) {
   static const int forced = [] {

@@ -22,6 +22,8 @@ for step in $steps; do
     chunking)  # the `plan --length 1024 --precision bf16 --chunking auto` choices for 2.5 and 2 GiB
       "$bin" bench --device cuda --model --precision bf16 --lengths 1024 $(chunks 256 0) --compare-unchunked \
         > "$out/chunking-bf16-1024-rows256.txt" 2>&1
+      "$bin" bench --device cuda --model --precision bf16 --lengths 1024 $(chunks 128 0) --compare-unchunked \
+        > "$out/chunking-bf16-1024-rows128.txt" 2>&1
       "$bin" bench --device cuda --model --precision bf16 --lengths 1024 $(chunks 128 32) --compare-unchunked \
         > "$out/chunking-bf16-1024-rows128-ch32.txt" 2>&1 ;;
     fp32) "$bin" bench --device cuda --model --precision fp32 --lengths 512 $(chunks 16 16) --compare-unchunked \

@@ -28,12 +28,10 @@ void gemm(const GemmEngine& engine, const GemmParams& p, const char* what) {
   AXF_CHECK(p.ldc >= std::max<int64_t>(1, p.n), what, ": leading dimension ", p.ldc, " of C is below its ", p.n,
             " columns");
   const cudaDataType_t ab = cuda_type(p.ab_type, what), c = cuda_type(p.c_type, what);
-  const cublasComputeType_t compute = (p.ab_type == ElemType::F32 && p.math == GemmMath::Tf32)
-                                          ? CUBLAS_COMPUTE_32F_FAST_TF32
-                                          : CUBLAS_COMPUTE_32F;
   AXF_CHECK(!(p.ab_type == ElemType::F32 && p.c_type != ElemType::F32), what,
             ": fp32 operands need an fp32 result");
   if (engine.lt && engine.lt->run(p, engine.stream)) return;  // split-K free, algorithm pinned across row counts
+  const cublasComputeType_t compute = gemm_compute_type(p.ab_type, p.math);
   const cublasOperation_t op_a = p.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t op_b = p.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   // Column-major view: C^T[n, m] = op(B)^T[n, k] @ op(A)^T[k, m].

@@ -1,4 +1,4 @@
-// Row-major GEMM through cuBLAS with fp32 accumulation:
+// Row-major GEMM through cuBLASLt (cuBLAS where it offers no algorithm) with fp32 accumulation:
 //   C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b],  b < batch, A[b] = a + b * stride_a (element strides)
 // A and B are both fp32 or both bf16; C is fp32 or bf16. fp32 operands run in true fp32 (CUBLAS_COMPUTE_32F, never
 // TF32) unless math is Tf32; bf16 operands run on the tensor cores. Row-major operands are handed to
@@ -31,6 +31,11 @@ struct GemmParams {
   ElemType c_type = ElemType::F32;
   GemmMath math = GemmMath::Fp32;
 };
+
+// fp32 accumulation; TF32 products only when math asks for them with fp32 operands (cuBLAS and cuBLASLt alike).
+inline cublasComputeType_t gemm_compute_type(ElemType ab_type, GemmMath math) {
+  return ab_type == ElemType::F32 && math == GemmMath::Tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+}
 
 class LtMatmul;
 

@@ -25,12 +25,10 @@ int pointer_alignment(const void* p) {
   return align;
 }
 
-// fp32 accumulation and scale; TF32 products only when asked for fp32 operands.
+// fp32 scale; the compute type as kernels::gemm's (gemm_compute_type).
 cublasLtMatmulDesc_t matmul_desc(ElemType ab_type, GemmMath math) {
-  const cublasComputeType_t compute =
-      (ab_type == ElemType::F32 && math == GemmMath::Tf32) ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
   cublasLtMatmulDesc_t desc = nullptr;
-  AXF_CUBLAS_CHECK(cublasLtMatmulDescCreate(&desc, compute, CUDA_R_32F));
+  AXF_CUBLAS_CHECK(cublasLtMatmulDescCreate(&desc, gemm_compute_type(ab_type, math), CUDA_R_32F));
   return desc;
 }
 

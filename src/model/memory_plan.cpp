@@ -190,10 +190,6 @@ int64_t derived_weight_bytes(const ModelConfig& cfg, core::DType dtype) {
   return bytes;
 }
 
-}  // namespace
-
-namespace {
-
 // Rows of `per_row` bytes that fit `workspace`, at least one and at most `rows`.
 int64_t workspace_rows(int64_t rows, int64_t per_row, int64_t workspace) {
   return std::clamp<int64_t>(workspace / std::max<int64_t>(per_row, 1), 1, std::max<int64_t>(rows, 1));

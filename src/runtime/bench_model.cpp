@@ -59,14 +59,15 @@ ModelRun bench_model(backend::Backend& be, const BenchOptions& opt, const BenchP
   recycling.num_recycle = opt.recycles;
   recycling.cache_template_stack = opt.template_cache;
   const model::AlphaFoldResult result = model::run_alphafold(ctx, bp.params, cfg, inputs, recycling);
+  // As predict does by default: PAE and pTM terms computed on the device, the distogram logits computed (and
+  // planned) only when predict would write them.
+  const bool distogram_logits = model::pair_arrays_by_default(L, cfg);
   model::HeadOutputs heads;
   {
     ScopedTimer timer(ctx.timers(), "heads");
-    // As predict does by default: PAE and pTM terms computed on the device, the distogram logits downloaded only
-    // when predict would write them.
     model::HeadsOptions head_options;
     head_options.pae_logits = false;
-    head_options.distogram_logits = model::pair_arrays_by_default(L, cfg);
+    head_options.distogram_logits = distogram_logits;
     heads = model::run_heads(ctx, bp.params, cfg, result.trunk.single, result.trunk.pair, result.trunk.msa,
                              result.structure.single, head_options);
     be.synchronize();
@@ -84,7 +85,7 @@ ModelRun bench_model(backend::Backend& be, const BenchOptions& opt, const BenchP
     mo.dtype = ctx.dtype();
     mo.chunks = opt.chunks;
     mo.template_cache = opt.template_cache;
-    mo.distogram_logits = model::pair_arrays_by_default(L, cfg);  // as the heads above
+    mo.distogram_logits = distogram_logits;
     if (be.device() == core::Device::CUDA) {
       mo.cuda_workspace = backend::kDefaultWorkspaceBytes;
     }

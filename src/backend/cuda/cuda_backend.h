@@ -39,8 +39,8 @@ struct CudaContext {
   cudaStream_t stream = nullptr;
   cublasHandle_t cublas = nullptr;
   int32_t* d_flag = nullptr;  // one int for kernels to report errors (bad embedding index)
-  // cuBLASLt: linear layers with the bias/ReLU in the GEMM epilogue, and the split-K-free fp32 GEMMs; null when
-  // AXF_NO_CUBLASLT=1 (the unfused cuBLAS path).
+  // cuBLASLt: linear layers with the bias/ReLU in the GEMM epilogue, and every other GEMM it offers an algorithm for
+  // (split-K free, pinned across row counts); null when AXF_NO_CUBLASLT=1 (the unfused cuBLAS path).
   std::unique_ptr<kernels::LtMatmul> lt;
   kernels::GemmEngine gemm_engine() const { return {cublas, lt.get(), stream}; }
 };

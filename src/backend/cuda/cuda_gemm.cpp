@@ -62,15 +62,15 @@ void CudaBackend::linear(const LinearArgs& a) {
   const int64_t n = mx.rows;
   if (n == 0 || cout == 0) return;
   // The GEMM writes straight into the output when it is a plain matrix and no epilogue must read it first
-  // (the CPU backend's order of operations, so both round alike).
+  // (the CPU backend's order of operations, so both round alike); fp32 operands need an fp32 result, so a bf16
+  // output of an fp32 GEMM goes through the epilogue.
   Matrix mo{};
-  const bool out_is_matrix = as_matrix(a.out, &mo);
-  // cuBLASLt, with bias and ReLU in its epilogue: one pass over the output (not with accumulate + activation, sigmoid
-  // or an fp32 GEMM into bf16; cuBLASLt declining falls through to the path below). Plain products go through it
-  // too, for its split-K-free algorithms (gemm_lt.cu): results independent of the chunk sizes.
-  if (ctx_->lt && out_is_matrix && a.activation != Activation::Sigmoid &&
-      !(a.accumulate && a.activation != Activation::None) &&
-      (cd == DType::BF16 || a.out.dtype() == DType::F32)) {
+  const bool direct = as_matrix(a.out, &mo) && !(a.accumulate && a.activation != Activation::None) &&
+                      (cd == DType::BF16 || a.out.dtype() == DType::F32);
+  // cuBLASLt, with bias and ReLU in its epilogue: one pass over the output (not with a sigmoid; cuBLASLt declining
+  // falls through to the path below). Plain products go through it too, for its split-K-free algorithms
+  // (gemm_lt.cu): results independent of the chunk sizes.
+  if (ctx_->lt && direct && a.activation != Activation::Sigmoid) {
     kernels::LtLinearParams lp;
     lp.m = n;
     lp.n = cout;
@@ -97,9 +97,6 @@ void CudaBackend::linear(const LinearArgs& a) {
     lp.math = math();
     if (ctx_->lt->run(lp, ctx_->stream)) return;
   }
-  // fp32 operands need an fp32 result, so a bf16 output of an fp32 GEMM goes through the epilogue.
-  const bool direct = out_is_matrix && !(a.accumulate && a.activation != Activation::None) &&
-                      (cd == DType::BF16 || a.out.dtype() == DType::F32);
   Tensor tmp;
   kernels::GemmParams g;
   g.ab_type = elem_type(cd);

@@ -362,8 +362,15 @@ __global__ void __launch_bounds__(kThreads, F32Tile<DH>::kMinBlocks)
 // is conflict-free); B fragments come from ldmatrix (.trans for V), each one used for the MT slabs' products (MT = 2
 // halves the shared-memory reads and the L2 traffic of K and V per product).
 
+// BiasT of attention without a bias (MSA column attention): its shared memory holds no bias tile and S starts from
+// the first product.
+struct NoBias {
+  uint16_t unused;
+};
+
 template <int DK, class BiasT, int MT>
 struct Bf16Tile {
+  static constexpr bool kHasBias = !std::is_same_v<BiasT, NoBias>;
   static constexpr int kRows = kBM * MT;  // query rows per block
   static constexpr int kStride = DK + 8;  // bf16 per shared row
   static constexpr int kKVElems = kBN * kStride;
@@ -381,7 +388,7 @@ struct Bf16Tile {
   // (127 registers), so that one keeps 4. Two slabs hold twice the accumulators and interleave their own work.
   static constexpr int kMinBlocks = MT == 2 ? (DK >= 64 ? 2 : 3)
                                     : DK >= 64 ? 3
-                                    : (DK <= 16 || std::is_same_v<BiasT, float>) ? 5
+                                    : (DK <= 16 || !kHasBias || std::is_same_v<BiasT, float>) ? 5
                                                                                  : 4;
   static_assert(kBiasOffset % 16 == 0, "the bias tile must start 16-byte aligned");
 };
@@ -391,6 +398,13 @@ __device__ __forceinline__ void mma_bf16_16816(float (&c)[4], const uint32_t (&a
       "{%0,%1,%2,%3};\n"
       : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+// d = a b with a zero accumulator (the C operand is the zero register: no moves to clear d first).
+__device__ __forceinline__ void mma_bf16_16816_zero(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%10,%10,%10,%10};\n"
+      : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1), "f"(0.f));
 }
 __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* p) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
@@ -406,7 +420,7 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* 
 }
 
 // Bias tiles travel with the key/value tiles: cp.async into shared memory one tile ahead (16-byte copies when
-// the bias rows allow them), read back in the accumulator layout. BiasT: uint16_t (bf16 bits) or float.
+// the bias rows allow them), read back in the accumulator layout. BiasT: uint16_t (bf16 bits), float or NoBias.
 template <int DK, class BiasT, int MT>
 __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
     flash_attention_bf16(const FlashAttentionParams p, int n_qtiles, bool kv_vec, bool bias_vec) {
@@ -427,7 +441,7 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
   auto row = [&](int mt) { return mt * kBM + warp * 16 + g; };
 
   // Without a bias the stages hold no bias tile (the host allocates less shared memory: more blocks per SM).
-  const size_t stage_bytes = bias ? T::kStageBytes : T::kBiasOffset;
+  const size_t stage_bytes = T::kHasBias ? T::kStageBytes : T::kBiasOffset;
   auto stage = [&](int tile) { return reinterpret_cast<uint16_t*>(smem + (tile % kStages) * stage_bytes); };
 
   // Each thread's share of a tile's 16-byte copies is the same in every tile (only the tile's first key moves), so
@@ -472,7 +486,7 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
       }
     }
     if (mask && tid < kBN) cp_async_4(Ms + tid, tid < nk ? mask + (k0 + tid) * p.mask_s1 : mask, tid < nk);
-    if (bias) {
+    if constexpr (T::kHasBias) {
       BiasT* const Bs = reinterpret_cast<BiasT*>(reinterpret_cast<char*>(Ks) + T::kBiasOffset);
       if (bias_vec && nk == kBN) {
 #pragma unroll
@@ -532,31 +546,39 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
     // tile without masked keys skips the per-score compare and select.
     const bool masked_keys = mask && !__all_sync(0xffffffffu, Ms[lane] != 0.f && Ms[lane + 32] != 0.f);
     // S = bias + (scale q) k^T: the accumulators start from the bias tile (zeros without one) and the MMAs add the
-    // pre-scaled products, so no per-score scale-and-add remains.
+    // pre-scaled products, so no per-score scale-and-add remains. A bf16 bias enters through the tensor cores: its
+    // 16 x 16 blocks (ldmatrix, as A fragments) times the two halves of a 16 x 16 identity, one product per score
+    // and exact (bf16 to fp32 is exact, the other terms are zeros), in place of a load and an unpacking per pair of
+    // scores.
     float s[MT][8][4];
+    if constexpr (!T::kHasBias) {
+      // (the first product below starts from zero)
+    } else if constexpr (sizeof(BiasT) == 2) {
+      // The identity's halves as B fragments: this lane's k rows 2t, 2t + 1 (b0) and 2t + 8, 2t + 9 (b1) of column g.
+      const uint32_t diag = (2 * t == g ? 0x3f80u : 0u) | (2 * t + 1 == g ? 0x3f800000u : 0u);
 #pragma unroll
-    for (int mt = 0; mt < MT; ++mt)
+      for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-      for (int nb = 0; nb < 8; ++nb) {
-        if (!bias) {
-#pragma unroll
-          for (int e = 0; e < 4; ++e) s[mt][nb][e] = 0.f;
-          continue;
+        for (int kb = 0; kb < 4; ++kb) {
+          uint32_t bf[4];
+          ldmatrix_x4(bf, Bs + (mt * kBM + warp * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * T::kBiasStride + kb * 16 +
+                              (lane >> 4) * 8);
+          mma_bf16_16816_zero(s[mt][2 * kb], bf, diag, 0u);
+          mma_bf16_16816_zero(s[mt][2 * kb + 1], bf, 0u, diag);
         }
+    } else {
 #pragma unroll
-        for (int hr = 0; hr < 2; ++hr) {  // rows row(mt) + 8 hr, keys nb * 8 + 2t, + 1
-          const BiasT* const bp = Bs + (row(mt) + 8 * hr) * T::kBiasStride + nb * 8 + 2 * t;
-          if constexpr (sizeof(BiasT) == 2) {
-            const uint32_t x = *reinterpret_cast<const uint32_t*>(bp);
-            s[mt][nb][2 * hr] = __uint_as_float(x << 16);
-            s[mt][nb][2 * hr + 1] = __uint_as_float(x & 0xffff0000u);
-          } else {
-            const float2 x = *reinterpret_cast<const float2*>(bp);
+      for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+        for (int nb = 0; nb < 8; ++nb)
+#pragma unroll
+          for (int hr = 0; hr < 2; ++hr) {  // rows row(mt) + 8 hr, keys nb * 8 + 2t, + 1
+            const float2 x =
+                *reinterpret_cast<const float2*>(Bs + (row(mt) + 8 * hr) * T::kBiasStride + nb * 8 + 2 * t);
             s[mt][nb][2 * hr] = x.x;
             s[mt][nb][2 * hr + 1] = x.y;
           }
-        }
-      }
+    }
 #pragma unroll
     for (int ks = 0; ks < DK / 16; ++ks)
 #pragma unroll
@@ -565,8 +587,13 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
         ldmatrix_x4(kf, Ks + (nb * 8 + (lane >> 4) * 8 + (lane & 7)) * T::kStride + ks * 16 + ((lane >> 3) & 1) * 8);
 #pragma unroll
         for (int mt = 0; mt < MT; ++mt) {
-          mma_bf16_16816(s[mt][nb], qa[mt][ks], kf[0], kf[1]);
-          mma_bf16_16816(s[mt][nb + 1], qa[mt][ks], kf[2], kf[3]);
+          if (!T::kHasBias && ks == 0) {
+            mma_bf16_16816_zero(s[mt][nb], qa[mt][ks], kf[0], kf[1]);
+            mma_bf16_16816_zero(s[mt][nb + 1], qa[mt][ks], kf[2], kf[3]);
+          } else {
+            mma_bf16_16816(s[mt][nb], qa[mt][ks], kf[0], kf[1]);
+            mma_bf16_16816(s[mt][nb + 1], qa[mt][ks], kf[2], kf[3]);
+          }
         }
       }
     if (masked_keys) {  // replacement after the bias
@@ -747,14 +774,23 @@ void launch_flash_attention(const FlashAttentionParams& p, cudaStream_t stream) 
         using BiasT = decltype(bias_t);
         constexpr int MT = decltype(mt)::value;
         using T = Bf16Tile<DK, BiasT, MT>;
-        const size_t smem = p.bias ? T::kSmemBytes : kStages * T::kBiasOffset;
+        const size_t smem = T::kHasBias ? T::kSmemBytes : kStages * T::kBiasOffset;
         launch(flash_attention_bf16<DK, BiasT, MT>, smem, p, kv_vec, bias_vec, stream, "flash_attention_bf16",
                T::kRows);
       };
+      auto with_slabs = [&](auto mt) {
+        if (!p.bias) {
+          go(NoBias{}, mt);
+        } else if (bias_bf16) {
+          go(uint16_t{}, mt);
+        } else {
+          go(float{}, mt);
+        }
+      };
       if (slabs == 2) {
-        bias_bf16 ? go(uint16_t{}, std::integral_constant<int, 2>{}) : go(float{}, std::integral_constant<int, 2>{});
+        with_slabs(std::integral_constant<int, 2>{});
       } else {
-        bias_bf16 ? go(uint16_t{}, std::integral_constant<int, 1>{}) : go(float{}, std::integral_constant<int, 1>{});
+        with_slabs(std::integral_constant<int, 1>{});
       }
     });
   }

@@ -1,6 +1,6 @@
-// LayerNorm over the last dim (fp32 statistics, biased variance as in AlphaFold/Haiku): one row group (a warp,
-// or fewer lanes for short rows) per row; rows addressed through a RowLayout, so strided views work and the
-// output may alias the input. Rows of up to 32 * kLayerNormMaxPerLane elements are held in registers (one read
+// LayerNorm over the last dim (fp32 statistics, biased variance as in AlphaFold/Haiku): one row group per row (a
+// warp, or fewer lanes: rows read in 16-byte packets take as few lanes as hold them in four packets each); rows
+// addressed through a RowLayout, so strided views work and the output may alias the input. Rows of up to 32 * kLayerNormMaxPerLane elements are held in registers (one read
 // of x); longer rows take two passes over memory.
 #pragma once
 

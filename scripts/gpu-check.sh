@@ -21,8 +21,9 @@ tail -4 "$out/ctest-gpu.log"
 build-gpu/tests/test_gpu --gtest_filter='CudaTrunk.*' 2>&1 | grep -E "max|OK|FAILED" | tee "$out/model-vs-cpu.txt"
 if [ "${GPU_CHECK_SANITIZER:-1}" != 0 ] && command -v compute-sanitizer > /dev/null; then
   # Every CUDA op case (fp32 and bf16) under memcheck; the shared-memory kernels under racecheck.
-  { compute-sanitizer --tool memcheck --error-exitcode 3 build-gpu/tests/test_gpu \
-      --gtest_filter='*BackendOps*:FlashAttention*:*StructureOps*:*FeatureOps*-*Timing*' --gtest_brief=1 2>&1 | tail -6
+  # (API errors unreported: the CudaGraphs tests provoke refused recordings on purpose; an op's API error throws.)
+  { compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 3 build-gpu/tests/test_gpu \
+      --gtest_filter='*BackendOps*:FlashAttention*:*StructureOps*:*FeatureOps*:CudaGraphs.*-*Timing*' --gtest_brief=1 2>&1 | tail -6
     echo "memcheck exit: ${PIPESTATUS[0]}"
     compute-sanitizer --tool racecheck --error-exitcode 3 build-gpu/tests/test_gpu \
       --gtest_filter='*BackendOps*attention*:*BackendOps*triangle*:*BackendOps*gated_transpose*:*BackendOps*masked_mean*' --gtest_brief=1 2>&1 | tail -4

@@ -88,6 +88,7 @@ int run_bench(int argc, char** argv) {
       "compare-unchunked", po::bool_switch(),
       "model section: run each length again unchunked; print both times and the max atom deviation (Angstrom)");
   add_chunk_options(desc);
+  add_graph_option(desc);
   const std::string usage =
       "usage: axialfold bench [--device cpu|cuda] [--lengths 256,512,1024,2048] [--ops] [--modules] [--model]\n"
       "         [--evoformer-blocks 48] [--recycles 3] [--msa 512 --extra 1024 --templates 4] [--repeat N]\n"
@@ -115,6 +116,7 @@ int run_bench(int argc, char** argv) {
   o.precision = runtime::parse_precision(vm["precision"].as<std::string>());
   o.time_budget = vm["time-budget"].as<double>();
   o.chunks = chunk_config(vm);
+  o.graphs = graph_mode(vm);
   o.template_cache = !vm["no-template-cache"].as<bool>();
   o.config = model_config_from(opts, vm["preset"].as<std::string>());
   if (vm.count("evoformer-blocks")) o.config.evoformer_num_block = vm["evoformer-blocks"].as<int>();

@@ -33,6 +33,7 @@ int run_plan(int argc, char** argv) {
       "pair-arrays", po::value<std::string>()->default_value("auto"),
       "as predict: yes, no or auto; with no the heads skip the distogram logits");
   add_chunk_options(desc);
+  add_graph_option(desc);
   const std::string usage =
       "usage: axialfold plan --length L [--precision bf16] [--msa 512 --extra 1024 --templates 4] [chunk options]";
   ParsedOptions opts = parse_options(argc, argv, desc, usage);
@@ -60,6 +61,9 @@ int run_plan(int argc, char** argv) {
   o.distogram_logits = parse_pair_arrays(vm["pair-arrays"].as<std::string>())
                            .value_or(model::pair_arrays_by_default(shape.num_res, cfg));
   const int64_t budget = device == "cuda" ? backend::kDefaultWorkspaceBytes : 0;
+  // (The preset's recycles: plan has no --recycles, so auto never records here.)
+  o.recorded_stacks =
+      runtime::records_stacks(graph_mode(vm), device == "cuda", shape.num_res, cfg.data.num_recycle + 1);
   double available = 0;
   if (vm.count("gpu-memory")) {
     available = vm["gpu-memory"].as<double>() * 1024.0 * 1024.0 * 1024.0;

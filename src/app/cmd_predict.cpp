@@ -139,6 +139,7 @@ int run_predict(int argc, char** argv) {
       "write the [L, L, *] arrays (pair representation, distogram logits; fp32) to NAME_result.h5: yes, no, or "
       "auto (when they take at most 4 GiB: L up to about 3,300; at L = 10,000 they are 77 GB)");
   add_chunk_options(desc);
+  add_graph_option(desc);
   const std::string usage =
       "usage: axialfold predict --params params_model_1_ptm.npz (--features inputs.npz | --fasta query.fasta\n"
       "         (--databases db.cfg | --alignment-dir DIR) [--mmcif-dir D]) --output-dir DIR [options]";
@@ -189,6 +190,7 @@ int run_predict(int argc, char** argv) {
   auto backend = make_backend(device, opts.vm["threads"].as<int>());
   runtime::log_info("backend: ", backend->name());
   runtime::ExecutionContext ctx(*backend, parallel::world(), chunk_config(opts.vm));
+  ctx.set_graphs(graph_mode(opts.vm));
   runtime::apply_precision(precision, ctx);
   runtime::log_info("precision: ", runtime::precision_name(precision));
   model::Params params;
@@ -212,6 +214,7 @@ int run_predict(int argc, char** argv) {
   const std::string chunking = opts.vm["chunking"].as<std::string>();
   AXF_CHECK(chunking == "explicit" || chunking == "auto", "--chunking ", chunking, ": expected explicit or auto");
   bool template_cache = !opts.vm["no-template-cache"].as<bool>();
+  const int num_recycle = opts.vm.count("recycles") ? opts.vm["recycles"].as<int>() : cfg.data.num_recycle;
   const bool pair_arrays = pair_arrays_asked.value_or(model::pair_arrays_by_default(inputs.num_res(), cfg));
   if (backend->device() == core::Device::CUDA) {
     const model::RunShape shape{inputs.num_res(), inputs.num_msa(), inputs.num_extra(), inputs.templates.count()};
@@ -219,6 +222,7 @@ int run_predict(int argc, char** argv) {
     mo.dtype = ctx.dtype();
     mo.template_cache = template_cache;
     mo.distogram_logits = pair_arrays;
+    mo.recorded_stacks = ctx.record_stacks(inputs.num_res(), num_recycle + 1);
     const int64_t budget = backend::kDefaultWorkspaceBytes;
     const runtime::bench::MemoryStats mem = runtime::bench::memory_stats(*backend);
     // The parameters are on the device already: the plan's peak counts them, the free memory does not.
@@ -261,7 +265,7 @@ int run_predict(int argc, char** argv) {
                       "; yes writes them)");
 
   model::RecyclingOptions recycling;
-  recycling.num_recycle = opts.vm.count("recycles") ? opts.vm["recycles"].as<int>() : cfg.data.num_recycle;
+  recycling.num_recycle = num_recycle;
   recycling.early_stop_tolerance = opts.vm["early-stop-tolerance"].as<double>();
   recycling.cache_template_stack = template_cache;
   const model::AlphaFoldResult result = model::run_alphafold(ctx, params, cfg, inputs, recycling);

@@ -46,6 +46,21 @@ runtime::ChunkConfig chunk_config(const po::variables_map& vm) {
   return c;
 }
 
+void add_graph_option(po::options_description& desc) {
+  desc.add_options()("cuda-graphs", po::value<std::string>()->default_value("auto"),
+                     "replay the extra-MSA and Evoformer stacks as CUDA graphs from the second recycling pass on: "
+                     "auto (up to 384 residues, when the first pass was launch-bound and at least 16 passes follow "
+                     "the recording one: recording costs about three passes), on or off");
+}
+
+runtime::GraphMode graph_mode(const po::variables_map& vm) {
+  const std::string v = vm["cuda-graphs"].as<std::string>();
+  if (v == "auto") return runtime::GraphMode::Auto;
+  if (v == "on") return runtime::GraphMode::On;
+  if (v == "off") return runtime::GraphMode::Off;
+  AXF_FAIL("--cuda-graphs: expected auto, on or off, got '", v, "'");
+}
+
 namespace {
 void split_assignment(const std::string& text, const std::string& source, std::map<std::string, std::string>& out) {
   const auto eq = text.find('=');

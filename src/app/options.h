@@ -29,6 +29,9 @@ void add_common_options(po::options_description& desc);
 // Adds --chunk-msa-rows, --chunk-msa-columns, --chunk-pair-rows, --chunk-opm-rows, --chunk-template-rows.
 void add_chunk_options(po::options_description& desc);
 runtime::ChunkConfig chunk_config(const po::variables_map& vm);
+// Adds --cuda-graphs (auto, on, off).
+void add_graph_option(po::options_description& desc);
+runtime::GraphMode graph_mode(const po::variables_map& vm);
 
 // The preset named by --preset with [model]/--set overrides applied.
 model::ModelConfig model_config_from(const ParsedOptions& opts, const std::string& preset);

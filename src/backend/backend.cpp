@@ -50,4 +50,11 @@ int64_t check_softmax_expectations(const Tensor& logits, const Tensor& values, c
 
 void Backend::throw_no_tf32() const { AXF_FAIL("the ", name(), " backend has no TF32 mode (use --precision fp32)"); }
 
+void Backend::begin_recording() { AXF_FAIL("the ", name(), " backend cannot record operations (CUDA graphs)"); }
+std::unique_ptr<RecordedWork> Backend::end_recording() {
+  AXF_FAIL("the ", name(), " backend cannot record operations (CUDA graphs)");
+}
+void Backend::abort_recording() {}
+void Backend::replay(const RecordedWork&) { AXF_FAIL("the ", name(), " backend cannot replay recorded operations"); }
+
 }  // namespace axf::backend

@@ -191,6 +191,13 @@ struct IpaArgs {
   float attention_2d_weight = 1.f;  // sqrt(1 / 3)
 };
 
+// Device work recorded once and replayed (a CUDA graph): Backend::end_recording hands it out, Backend::replay runs it
+// again on the same buffers.
+class RecordedWork {
+ public:
+  virtual ~RecordedWork() = default;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -211,6 +218,18 @@ class Backend {
   virtual void copy(const Tensor& src, Tensor& dst) = 0;  // strided copy, dtype conversion, same device
   virtual void fill(Tensor& t, float value) = 0;
   virtual void synchronize() {}
+
+  // Recording (CUDA graphs). Between begin_recording and end_recording the operations issued are recorded, not run;
+  // replay runs them, as often as wanted, reading and writing the same buffers. The recorded operations may
+  // allocate temporaries but must free them before end_recording, free nothing allocated before, and read no
+  // device value on the host (no download or synchronize). end_recording throws when they broke a rule, and
+  // abort_recording drops a recording after an exception. Backends that cannot record return false here, and
+  // the others throw.
+  virtual bool can_record() const { return false; }
+  virtual void begin_recording();
+  virtual std::unique_ptr<RecordedWork> end_recording();
+  virtual void abort_recording();
+  virtual void replay(const RecordedWork& work);
 
   // Precision capabilities: bf16 activations (fp32 accumulation) and TF32 products for fp32 GEMMs.
   virtual bool supports_bf16() const { return false; }

@@ -47,8 +47,10 @@ AlphaFoldResult run_alphafold(runtime::ExecutionContext& ctx, const Params& para
   TrunkCache cache;  // inputs on the device and (optionally) the template stack, for every pass of this prediction
   cache.cache_templates = options.cache_template_stack;
   const int passes = options.num_recycle + 1;
+  cache.passes = passes;
   for (int pass = 0; pass < passes; ++pass) {
     const auto start = std::chrono::steady_clock::now();
+    cache.stacks.set_runs_ahead(passes - pass - 1);
     result.trunk = run_trunk(ctx, params, cfg, inputs, prev, &cache);
     {
       runtime::StageTimer timer(ctx, "structure module");
@@ -82,6 +84,7 @@ AlphaFoldResult run_alphafold(runtime::ExecutionContext& ctx, const Params& para
       result.trunk = TrunkOutputs{};
     }
   }
+  result.graph_replays = cache.stacks.replays();
   return result;
 }
 

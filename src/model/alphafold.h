@@ -25,6 +25,7 @@ struct AlphaFoldResult {
   int passes = 0;
   std::vector<double> ca_distance_change;  // per recycle (passes - 1 values), Angstrom
   bool stopped_early = false;
+  int64_t graph_replays = 0;  // stacks replayed as CUDA graphs (TrunkCache::stacks)
 };
 
 AlphaFoldResult run_alphafold(runtime::ExecutionContext& ctx, const Params& params, const ModelConfig& cfg,

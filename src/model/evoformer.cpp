@@ -40,10 +40,17 @@ void evoformer_iteration(runtime::ExecutionContext& ctx, const Scope& s, const E
 
 void evoformer_stack(runtime::ExecutionContext& ctx, const Scope& stack_scope, const EvoformerBlockConfig& cfg,
                      int num_blocks, bool is_extra_msa, Tensor& msa, const Tensor& msa_mask, Tensor& pair,
-                     const Tensor& pair_mask, const std::string& label) {
+                     const Tensor& pair_mask, const std::string& label, runtime::RecordedRegions* recorded) {
   runtime::StageTimer timer(ctx, label);
-  for (int b = 0; b < num_blocks; ++b)
-    evoformer_iteration(ctx, stack_scope.block(b), cfg, is_extra_msa, msa, msa_mask, pair, pair_mask);
+  const auto blocks = [&] {
+    for (int b = 0; b < num_blocks; ++b)
+      evoformer_iteration(ctx, stack_scope.block(b), cfg, is_extra_msa, msa, msa_mask, pair, pair_mask);
+  };
+  if (recorded) {
+    recorded->run(ctx, label, {msa, msa_mask, pair, pair_mask}, blocks);
+  } else {
+    blocks();
+  }
   runtime::log_info(label, ": ", num_blocks, " blocks, msa ", msa.shape_str(), ", pair ", pair.shape_str(), " in ",
                     timer.seconds(), " s");
 }

@@ -8,6 +8,7 @@
 #include "model/config.h"
 #include "model/params.h"
 #include "runtime/execution_context.h"
+#include "runtime/recorded_regions.h"
 
 namespace axf::model {
 
@@ -16,9 +17,11 @@ void evoformer_iteration(runtime::ExecutionContext& ctx, const Scope& block_scop
                          bool is_extra_msa, Tensor& msa, const Tensor& msa_mask, Tensor& pair,
                          const Tensor& pair_mask);
 
-// All `num_blocks` blocks of a stack; logs one line per stack with its time.
+// All `num_blocks` blocks of a stack; logs one line per stack with its time. With `recorded` (the prediction's
+// regions, for runs that record their stacks) the blocks run as one recorded region named `label`: replayed as a
+// CUDA graph from the second pass on.
 void evoformer_stack(runtime::ExecutionContext& ctx, const Scope& stack_scope, const EvoformerBlockConfig& cfg,
                      int num_blocks, bool is_extra_msa, Tensor& msa, const Tensor& msa_mask, Tensor& pair,
-                     const Tensor& pair_mask, const std::string& label);
+                     const Tensor& pair_mask, const std::string& label, runtime::RecordedRegions* recorded = nullptr);
 
 }  // namespace axf::model

@@ -280,17 +280,24 @@ MemoryPlan plan_memory(const ModelConfig& cfg, const RunShape& shape, const Memo
     st.items.insert(st.items.end(), worst.begin(), worst.end());
     plan.stages.push_back(st);
   }
+  // With recorded stacks both MSA buffers are kept from pass to pass (persistent); else each lives in its stages.
+  const MemoryItem extra_rep{"extra MSA representation [E, L, c_e]", E * L * ce * dt};
+  const MemoryItem msa_rep{"MSA representation [S+T, L, c_m]", S_rows * L * cm * dt};
+  const MemoryItem msa_in_stages = options.recorded_stacks ? MemoryItem{msa_rep.name, 0} : msa_rep;
+  if (options.recorded_stacks) {
+    plan.persistent.push_back({msa_rep.name + " (kept for the recorded stacks)", msa_rep.bytes});
+    plan.persistent.push_back({extra_rep.name + " (kept for the recorded stacks)", extra_rep.bytes});
+  }
   if (E > 0) {
-    MemoryStage st{"extra-MSA stack", {{"extra MSA representation [E, L, c_e]", E * L * ce * dt}}};
+    MemoryStage st{"extra-MSA stack", {options.recorded_stacks ? MemoryItem{extra_rep.name, 0} : extra_rep}};
     const std::vector<MemoryItem> b = pl.block(cfg.evoformer, true, E, L, ce, cz);
     st.items.insert(st.items.end(), b.begin(), b.end());
     plan.stages.push_back(st);
   }
   // The MSA exists from the Evoformer stack on (trunk.cpp builds it after the template and extra-MSA stacks) and
   // stays for the masked-MSA head.
-  const MemoryItem msa_rep{"MSA representation [S+T, L, c_m]", S_rows * L * cm * dt};
   {
-    MemoryStage st{"Evoformer stack", {msa_rep}};
+    MemoryStage st{"Evoformer stack", {msa_in_stages}};
     const std::vector<MemoryItem> b = pl.block(cfg.evoformer, false, S_rows, L, cm, cz);
     st.items.insert(st.items.end(), b.begin(), b.end());
     plan.stages.push_back(st);
@@ -305,7 +312,7 @@ MemoryPlan plan_memory(const ModelConfig& cfg, const RunShape& shape, const Memo
     const int64_t per_residue = cfg.seq_channel + 3 * sm.num_channel + 6 + 7 + 7 * sm.num_layer + 1 +
                                 H * (2 * sqk + 2 * sv + 6 * pqk + 7 * pv + cz);
     plan.stages.push_back({"structure module",
-                           {msa_rep,
+                           {msa_in_stages,
                             {"normalised pair [L, L, c_z]", L * L * cz * dt},
                             {"IPA pair logits (fp32)", L * L * sm.num_head * kF32},
                             {"per-residue activations, IPA projections and output (fp32)", L * per_residue * kF32}}});
@@ -320,7 +327,7 @@ MemoryPlan plan_memory(const ModelConfig& cfg, const RunShape& shape, const Memo
         {"pair columns", rows * L * cz * dt}};
     const MemoryItem pae{"PAE logits and expectations (fp32)",
                          cfg.heads.predicted_aligned_error ? rows * L * (cfg.heads.pae_num_bins + 2) * kF32 : 0};
-    MemoryStage st{"heads", {msa_rep}};
+    MemoryStage st{"heads", {msa_in_stages}};
     if (options.distogram_logits && distogram[0].bytes + distogram[1].bytes >= pae.bytes)
       st.items.insert(st.items.end(), distogram.begin(), distogram.end());
     else if (pae.bytes > 0)

@@ -49,6 +49,10 @@ struct MemoryPlanOptions {
   // operations (GEMM temporaries within that budget, fp32 results of linear layers into strided views) is planned
   // in the modules that take it. 0: a backend without scratch (CPU).
   int64_t cuda_workspace = 0;
+  // The stacks are recorded as CUDA graphs (ExecutionContext::record_stacks): the MSA and extra-MSA buffers are then
+  // kept from pass to pass (model::TrunkCache), so both count as persistent. The graphs' own temporaries live in the
+  // CUDA graph pool, beside this plan.
+  bool recorded_stacks = false;
 };
 
 struct MemoryPlan {

@@ -24,10 +24,19 @@ TrunkOutputs run_trunk(runtime::ExecutionContext& ctx, const Params& params, con
   // The representations: allocated once, updated in place by every module (the MSA after the template and
   // extra-MSA stacks); the pair reuses the recycled pair's buffer when the caller allows it.
   const Shape pair_shape = {L, L, cfg.pair_channel};
-  const bool reuse = cache && cache->reuse_recycled_pair && cfg.recycle_features && prev.prev_pair.defined() &&
+  const bool reuse = cache && cache->reuse_pass_buffers && cfg.recycle_features && prev.prev_pair.defined() &&
                      prev.prev_pair.shape() == pair_shape && prev.prev_pair.dtype() == ctx.dtype() &&
                      prev.prev_pair.is_contiguous();
   Tensor pair = reuse ? prev.prev_pair : be.empty(pair_shape, ctx.dtype());
+  runtime::RecordedRegions* recorded =
+      cache && cache->reuse_pass_buffers && ctx.record_stacks(L, cache->passes) ? &cache->stacks : nullptr;
+  // A recorded stack reads and writes the same buffers in every pass: the cache keeps them.
+  auto stack_buffer = [&](Tensor* kept, const Shape& shape) {
+    if (!recorded) return be.empty(shape, ctx.dtype());
+    if (!kept->defined() || kept->shape() != shape || kept->dtype() != ctx.dtype())
+      *kept = be.empty(shape, ctx.dtype());
+    return *kept;
+  };
   {
     runtime::StageTimer timer(ctx, "embeddings");
     embed_pair(ctx, evo, cfg, d, in.aatype, prev, pair);
@@ -42,16 +51,16 @@ TrunkOutputs run_trunk(runtime::ExecutionContext& ctx, const Params& params, con
                       reused ? " (template stack reused from the first pass)" : "", " in ", timer.seconds(), " s");
   }
   if (E > 0) {
-    Tensor extra = be.empty({E, L, cfg.extra_msa_channel}, ctx.dtype());
+    Tensor extra = stack_buffer(recorded ? &cache->extra_buffer : nullptr, {E, L, cfg.extra_msa_channel});
     {
       runtime::StageTimer timer(ctx, "embeddings");
       extra_msa_embedder(ctx, evo, d, extra);
     }
     evoformer_stack(ctx, evo.sub("extra_msa_stack"), cfg.evoformer, cfg.extra_msa_stack_num_block, true, extra,
-                    d.extra_msa_mask, pair, d.pair_mask, "extra MSA stack");
+                    d.extra_msa_mask, pair, d.pair_mask, "extra MSA stack", recorded);
   }
   // The MSA only now: the template and extra-MSA stacks never read it (embedders.h).
-  Tensor msa = be.empty({S + T_rows, L, cfg.msa_channel}, ctx.dtype());
+  Tensor msa = stack_buffer(recorded ? &cache->msa_buffer : nullptr, {S + T_rows, L, cfg.msa_channel});
   {
     runtime::StageTimer timer(ctx, "embeddings");
     embed_msa(ctx, evo, cfg, d, prev, msa);
@@ -61,7 +70,7 @@ TrunkOutputs run_trunk(runtime::ExecutionContext& ctx, const Params& params, con
     }
   }
   evoformer_stack(ctx, evo.sub("evoformer_iteration"), cfg.evoformer, cfg.evoformer_num_block, false, msa, d.msa_mask,
-                  pair, d.pair_mask, "Evoformer stack");
+                  pair, d.pair_mask, "Evoformer stack", recorded);
 
   TrunkOutputs out;
   out.pair = pair;

@@ -11,6 +11,7 @@
 #include "model/model_inputs.h"
 #include "model/params.h"
 #include "runtime/execution_context.h"
+#include "runtime/recorded_regions.h"
 
 namespace axf::model {
 
@@ -28,11 +29,18 @@ struct TrunkOutputs {
 struct TrunkCache {
   bool cache_templates = true;
   // The pass's pair representation is built in prev.prev_pair's buffer (the previous pass's pair, consumed: its
-  // rows are normalised before they are overwritten), so recycling keeps one [L, L, c_z] buffer, not two. Only for
-  // callers that do not read prev.prev_pair after the pass (run_alphafold).
-  bool reuse_recycled_pair = true;
+  // rows are normalised before they are overwritten), so recycling keeps one [L, L, c_z] buffer, not two; with
+  // recorded stacks the MSA and extra-MSA buffers are kept from pass to pass too (msa_buffer, extra_buffer). Only
+  // for callers that read neither prev.prev_pair nor the previous pass's outputs after the pass (run_alphafold).
+  bool reuse_pass_buffers = true;
+  int passes = 1;  // recycling passes of the prediction (run_alphafold): whether recording the stacks can pay off
   std::optional<DeviceInputs> inputs;
   TemplateStackCache templates;
+  // The extra-MSA and Evoformer stacks as CUDA graphs, when ctx.record_stacks(L, passes) and reuse_pass_buffers
+  // (recorded in the second pass), and the buffers they update, the same in every pass: [S + T', L, c_m] and
+  // [E, L, c_e].
+  runtime::RecordedRegions stacks;
+  Tensor msa_buffer, extra_buffer;
 };
 
 // One pass of the trunk on device tensors. `prev` comes from the previous recycling pass (zeros at first).

@@ -78,6 +78,7 @@ struct BenchOptions {
   int64_t extra = 1024;   // extra MSA sequences
   int64_t templates = 4;  // templates (the model section)
   int recycles = 3;
+  GraphMode graphs = GraphMode::Auto;  // the model section: CUDA graphs for the stacks (predict --cuda-graphs)
   bool template_cache = true;  // the model section: keep the template stack across recycles (predict's default)
   model::ModelConfig config;  // model_1_ptm with its 48 Evoformer blocks unless overridden
   ChunkConfig chunks;         // 0 = unchunked (as predict's default)

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "core/error.h"
+
 namespace axf::runtime::bench {
 
 namespace {
@@ -147,6 +149,30 @@ void OpTallies::add(const std::string& op, const OpCost& cost) {
   t.bytes += cost.bytes;
 }
 
+void OpTallies::add(const OpTallies& other) {
+  for (const auto& [name, t] : other.ops) {
+    OpTally& mine = ops[name];
+    mine.calls += t.calls;
+    mine.flops += t.flops;
+    mine.bytes += t.bytes;
+  }
+  upload_bytes += other.upload_bytes;
+  download_bytes += other.download_bytes;
+}
+
+OpTallies OpTallies::minus(const OpTallies& earlier) const {
+  OpTallies d;
+  for (const auto& [name, t] : ops) {
+    const auto it = earlier.ops.find(name);
+    const OpTally e = it == earlier.ops.end() ? OpTally{} : it->second;
+    if (t.calls == e.calls) continue;
+    d.ops[name] = {t.calls - e.calls, t.flops - e.flops, t.bytes - e.bytes};
+  }
+  d.upload_bytes = upload_bytes - earlier.upload_bytes;
+  d.download_bytes = download_bytes - earlier.download_bytes;
+  return d;
+}
+
 double OpTallies::flops() const {
   double s = 0;
   for (const auto& [name, t] : ops) s += t.flops;
@@ -210,6 +236,38 @@ void CountingBackend::copy(const Tensor& src, Tensor& dst) {
 void CountingBackend::fill(Tensor& t, float value) {
   tallies_.add("fill", fill_cost(t));
   inner_.fill(t, value);
+}
+
+namespace {
+struct CountedWork final : backend::RecordedWork {
+  std::unique_ptr<backend::RecordedWork> inner;
+  OpTallies cost;  // of one run of the recorded operations
+};
+}  // namespace
+
+void CountingBackend::begin_recording() {
+  inner_.begin_recording();
+  before_recording_ = tallies_;
+}
+
+std::unique_ptr<backend::RecordedWork> CountingBackend::end_recording() {
+  auto work = std::make_unique<CountedWork>();
+  work->cost = tallies_.minus(before_recording_);
+  tallies_ = before_recording_;
+  work->inner = inner_.end_recording();
+  return work;
+}
+
+void CountingBackend::abort_recording() {
+  tallies_ = before_recording_;
+  inner_.abort_recording();
+}
+
+void CountingBackend::replay(const backend::RecordedWork& work) {
+  const auto* counted = dynamic_cast<const CountedWork*>(&work);
+  AXF_CHECK(counted, "replay: the work was not recorded through this counting backend");
+  inner_.replay(*counted->inner);
+  tallies_.add(counted->cost);
 }
 
 void CountingBackend::layer_norm(const Tensor& x, const Tensor& scale, const Tensor& offset, Tensor& out, float eps) {

@@ -78,6 +78,8 @@ struct OpTallies {
   double upload_bytes = 0;
   double download_bytes = 0;
   void add(const std::string& op, const OpCost& cost);
+  void add(const OpTallies& other);
+  OpTallies minus(const OpTallies& earlier) const;  // what was added since `earlier` (a copy of this, before)
   double flops() const;
   double bytes() const;
   int64_t calls() const;
@@ -113,6 +115,12 @@ class CountingBackend final : public backend::Backend {
   void copy(const Tensor& src, Tensor& dst) override;
   void fill(Tensor& t, float value) override;
   void synchronize() override { inner_.synchronize(); }
+  // Recorded operations are tallied when they run: at every replay, not while being recorded.
+  bool can_record() const override { return inner_.can_record(); }
+  void begin_recording() override;
+  std::unique_ptr<backend::RecordedWork> end_recording() override;
+  void abort_recording() override;
+  void replay(const backend::RecordedWork& work) override;
 
   void layer_norm(const Tensor& x, const Tensor& scale, const Tensor& offset, Tensor& out, float eps) override;
   void add(Tensor& dst, const Tensor& src) override;
@@ -145,6 +153,7 @@ class CountingBackend final : public backend::Backend {
   Tensor tracked(const Tensor& t);
   backend::Backend& inner_;
   OpTallies tallies_;
+  OpTallies before_recording_;
   std::shared_ptr<LiveBytes> live_;
 };
 

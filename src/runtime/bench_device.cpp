@@ -151,6 +151,9 @@ void reset_memory_peaks(backend::Backend& be) {
       AXF_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrUsedMemHigh, &zero));
       AXF_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReservedMemHigh, &zero));
     }
+    AXF_CUDA_CHECK(cudaDeviceGraphMemTrim(cuda->device_index()));
+    uint64_t zero = 0;
+    AXF_CUDA_CHECK(cudaDeviceSetGraphMemAttribute(cuda->device_index(), cudaGraphMemAttrUsedMemHigh, &zero));
     return;
   }
 #endif
@@ -176,6 +179,9 @@ MemoryStats memory_stats(backend::Backend& be) {
       m.pool_used_high = static_cast<double>(used_high);
       m.pool_reserved_high = static_cast<double>(reserved_high);
     }
+    uint64_t graph_high = 0;
+    AXF_CUDA_CHECK(cudaDeviceGetGraphMemAttribute(cuda->device_index(), cudaGraphMemAttrUsedMemHigh, &graph_high));
+    m.graph_pool_high = static_cast<double>(graph_high);
     m.valid = true;
     return m;
   }

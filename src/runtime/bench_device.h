@@ -58,6 +58,7 @@ struct MemoryStats {
   double device_total = 0;   // CUDA: total device memory; CPU: 0
   double pool_used_high = 0;      // CUDA: cudaMemPoolAttrUsedMemHigh of the default pool; CPU: peak RSS (VmHWM)
   double pool_reserved_high = 0;  // CUDA: cudaMemPoolAttrReservedMemHigh; CPU: 0
+  double graph_pool_high = 0;     // CUDA: cudaGraphMemAttrUsedMemHigh (the replayed stacks' temporaries); CPU: 0
 };
 
 // Returns the pool's unused memory to the device and resets the high-water marks (CPU: clears VmHWM when the

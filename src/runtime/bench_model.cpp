@@ -51,6 +51,7 @@ ModelRun bench_model(backend::Backend& be, const BenchOptions& opt, const BenchP
   CountingBackend counting(be);
   ExecutionContext ctx(counting, comm, opt.chunks);
   apply_precision(opt.precision, ctx);
+  ctx.set_graphs(opt.graphs);
   reset_memory_peaks(be);
   run.memory_before = memory_stats(be);
 
@@ -86,6 +87,7 @@ ModelRun bench_model(backend::Backend& be, const BenchOptions& opt, const BenchP
     mo.chunks = opt.chunks;
     mo.template_cache = opt.template_cache;
     mo.distogram_logits = distogram_logits;
+    mo.recorded_stacks = ctx.record_stacks(L, opt.recycles + 1);
     if (be.device() == core::Device::CUDA) {
       mo.cuda_workspace = backend::kDefaultWorkspaceBytes;
     }
@@ -99,7 +101,8 @@ ModelRun bench_model(backend::Backend& be, const BenchOptions& opt, const BenchP
   row.name = "model";
   row.shape = "L=" + std::to_string(L) + " S=" + std::to_string(run.msa) + " E=" + std::to_string(run.extra) +
               " T=" + std::to_string(run.templates) + " blocks=" + std::to_string(run.blocks) +
-              " passes=" + std::to_string(run.passes) + (opt.template_cache ? "" : " templates streamed");
+              " passes=" + std::to_string(run.passes) + (opt.template_cache ? "" : " templates streamed") +
+              (result.graph_replays > 0 ? " graphs=" + std::to_string(result.graph_replays) : "");
   row.length = L;
   row.time = summarize({seconds});
   row.flops = run.tallies.flops();

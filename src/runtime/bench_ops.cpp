@@ -21,6 +21,7 @@ struct OpCase {
   std::string name;
   std::string shape;
   double tolerance = 1e-4;  // fp32 against double (Checker); 0 = exact
+  core::DType dtype = core::DType::F32;  // of the first input and the output on the device (host data stays fp32)
   std::function<std::vector<Tensor>(uint64_t seed)> inputs;  // host tensors
   Shape out;
   std::function<void(Backend&, const std::vector<Tensor>& d, Tensor& out)> run;
@@ -215,6 +216,26 @@ std::vector<OpCase> op_cases(int64_t L, int64_t S) {
     c.check = check_layer_norm;
     cases.push_back(c);
   }
+  // bf16 LayerNorms as the bf16 trunk runs them: the pair [L, L, 128] and the MSA [S, L, 256]. The host inputs are
+  // rounded to bf16 first, so the double reference sees what the device reads; the tolerance covers the bf16 output.
+  for (const int64_t rows : {L, S}) {
+    const int64_t channels = rows == L ? cz : 2 * cz;
+    OpCase c;
+    c.name = "layer_norm bf16";
+    c.shape = dims({rows, L, channels});
+    c.tolerance = 1e-2;
+    c.dtype = core::DType::BF16;
+    c.inputs = [=](uint64_t seed) {
+      return std::vector<Tensor>{random_host({rows, L, channels}, seed + 1, 1.f, 0.5f).to(core::DType::BF16).to(core::DType::F32),
+                                 random_host({channels}, seed + 2, 0.1f, 1.f), random_host({channels}, seed + 3, 0.1f)};
+    };
+    c.out = {rows, L, channels};
+    c.run = [](Backend& be, const std::vector<Tensor>& d, Tensor& out) { be.layer_norm(d[0], d[1], d[2], out, 1e-5f); };
+    c.cost = [](const std::vector<Tensor>& d, const Tensor& out) { return layer_norm_cost(d[0], d[1], d[2], out); };
+    c.units = rows * L;
+    c.check = check_layer_norm;
+    cases.push_back(c);
+  }
   {
     OpCase c;
     c.name = "linear+relu";
@@ -295,7 +316,12 @@ Row run_case(Backend& be, DeviceTimer& timer, const OpCase& c, const BenchOption
   for (int s = 0; s < sets; ++s) {
     const std::vector<Tensor> h = s == 0 ? host : c.inputs(seed + 1000 * static_cast<uint64_t>(s));
     for (const Tensor& t : h) d_sets[s].push_back(be.upload(t));
-    outs.push_back(be.empty(c.out));
+    if (c.dtype != core::DType::F32) {
+      Tensor narrow = be.empty(d_sets[s][0].shape(), c.dtype);
+      be.copy(d_sets[s][0], narrow);
+      d_sets[s][0] = narrow;
+    }
+    outs.push_back(be.empty(c.out, c.dtype));
     be.fill(outs.back(), NAN);
   }
   Row row;
@@ -308,7 +334,7 @@ Row run_case(Backend& be, DeviceTimer& timer, const OpCase& c, const BenchOption
   row.flops = cost.flops;
   row.bytes = cost.bytes;
 
-  const Tensor out = be.download(outs[0]);
+  const Tensor out = be.download(outs[0]).to(core::DType::F32);
   Checker chk(c.tolerance);
   chk.add_nonfinite_scan(out);
   core::Random rng(seed ^ 0x5eedull);
@@ -330,7 +356,11 @@ std::vector<Row> bench_ops(backend::Backend& be, const BenchOptions& opt, int64_
   const int64_t cache = last_level_cache_bytes(be);
   std::vector<Row> rows;
   uint64_t seed = opt.seed * 7919 + static_cast<uint64_t>(L) * 101;
-  for (const OpCase& c : op_cases(L, opt.msa)) rows.push_back(run_case(be, timer, c, opt, L, seed += 17, cache));
+  for (const OpCase& c : op_cases(L, opt.msa)) {
+    seed += 17;
+    if (c.dtype != core::DType::F32 && !be.supports_bf16()) continue;  // the bf16 cases on backends with bf16
+    rows.push_back(run_case(be, timer, c, opt, L, seed, cache));
+  }
   return rows;
 }
 

@@ -106,6 +106,7 @@ std::string memory_json(const MemoryStats& m) {
   o.add("valid", m.valid ? "true" : "false");
   o.num("device_used_bytes", m.device_used).num("device_total_bytes", m.device_total);
   o.num("pool_used_high_bytes", m.pool_used_high).num("pool_reserved_high_bytes", m.pool_reserved_high);
+  o.num("graph_pool_used_high_bytes", m.graph_pool_high);
   return o.json();
 }
 
@@ -224,7 +225,10 @@ void print_model_details(std::ostream& out, const ModelRun& m) {
     const double measured = gpu ? m.memory_after.pool_used_high : m.model_buffers_peak;
     out << "#\n# Memory, L=" << m.row.length << ": planned peak " << format("%.3f", m.planned_peak / kGiB)
         << " GiB; model buffers' high-water mark " << format("%.3f", m.model_buffers_peak / kGiB) << " GiB"
-        << (gpu ? "; pool peak " + format("%.3f", m.memory_after.pool_used_high / kGiB) + " GiB" : std::string());
+        << (gpu ? "; pool peak " + format("%.3f", m.memory_after.pool_used_high / kGiB) + " GiB" : std::string())
+        << (m.memory_after.graph_pool_high > 0
+                ? "; CUDA-graph pool peak " + format("%.3f", m.memory_after.graph_pool_high / kGiB) + " GiB"
+                : std::string());
     if (measured > 0)
       out << " (plan vs " << (gpu ? "pool" : "model buffers") << " "
           << format("%+.1f", 100.0 * (m.planned_peak - measured) / measured) << "%)";

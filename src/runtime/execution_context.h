@@ -28,6 +28,21 @@ struct ChunkConfig {
   bool offload_pair = false;
 };
 
+// CUDA graphs for the repeated stacks (the extra-MSA and Evoformer stacks, runtime/recorded_regions.h): Auto
+// considers them for sequences of up to kGraphAutoMaxResidues residues with at least kAutoRecordRunsAhead passes
+// after the one that records (the second), and records a stack whose first run was launch-bound; On records
+// whenever it can.
+enum class GraphMode { Off, On, Auto };
+constexpr int64_t kGraphAutoMaxResidues = 384;
+constexpr int kAutoRecordRunsAhead = 16;
+// Whether a prediction of L residues and `passes` recycling passes records its stacks (and so keeps their buffers
+// from pass to pass), on a backend that can record or not.
+inline bool records_stacks(GraphMode mode, bool can_record, int64_t L, int passes) {
+  if (!can_record || passes < 2) return false;
+  return mode == GraphMode::On ||
+         (mode == GraphMode::Auto && L <= kGraphAutoMaxResidues && passes - 2 >= kAutoRecordRunsAhead);
+}
+
 inline int64_t chunk_length(int64_t configured, int64_t total) {
   return configured <= 0 ? std::max<int64_t>(total, 1) : std::min(configured, std::max<int64_t>(total, 1));
 }
@@ -47,12 +62,17 @@ class ExecutionContext {
   core::DType dtype() const { return dtype_; }
   void set_dtype(core::DType d) { dtype_ = d; }
   Timers& timers() { return timers_; }
+  GraphMode graphs() const { return graphs_; }
+  void set_graphs(GraphMode mode) { graphs_ = mode; }
+  // Whether the stacks of a prediction are recorded and replayed (the mode, and a backend that can record).
+  bool record_stacks(int64_t L, int passes) const { return records_stacks(graphs_, backend_.can_record(), L, passes); }
 
  private:
   backend::Backend& backend_;
   parallel::Communicator& comm_;
   ChunkConfig chunks_;
   core::DType dtype_ = core::DType::F32;
+  GraphMode graphs_ = GraphMode::Auto;
   Timers timers_;
 };
 

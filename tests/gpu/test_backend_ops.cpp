@@ -85,6 +85,17 @@ void add_copy_cases(std::vector<OpCase>& cs) {
   for (auto [s, d] : conv)
     copy_case("copy_" + core::dtype_name(s) + "_to_" + core::dtype_name(d) + "_permuted", {4, 6, 5}, s,
               [](const Tensor& t) { return t.permute({2, 0, 1}); }, {5, 4, 6}, d, {});
+  // The packet path (innermost dim dense in both views, a multiple of 8 long, 16-byte aligned): leading dims
+  // permuted, sliced or broadcast, the destination permuted, same types and conversions.
+  const auto swap01 = [](const Tensor& t) { return t.permute({1, 0, 2}); };
+  copy_case("copy_packets_bf16_swap_leading", {9, 5, 16}, DType::BF16, swap01, {5, 9, 16}, DType::BF16, {});
+  copy_case("copy_packets_f32_to_bf16_swap_leading", {9, 5, 24}, DType::F32, swap01, {5, 9, 24}, DType::BF16, {});
+  copy_case("copy_packets_bf16_to_f32_swap_leading", {9, 5, 24}, DType::BF16, swap01, {5, 9, 24}, DType::F32, {});
+  copy_case("copy_packets_f32_sliced", {7, 6, 32}, DType::F32, [](const Tensor& t) { return t.slice(1, 1, 5); },
+            {7, 4, 32}, DType::F32, {});
+  copy_case("copy_packets_bf16_into_permuted", {6, 11, 8}, DType::BF16, {}, {11, 6, 8}, DType::BF16, swap01);
+  copy_case("copy_packets_f32_broadcast", {1, 5, 16}, DType::F32, [](const Tensor& t) { return t.expand(0, 3); },
+            {3, 5, 16}, DType::F32, {});
   // Tiny and huge magnitudes through fp16 (subnormals, overflow to inf is avoided: no inf in comparisons).
   cs.push_back({"copy_f32_to_f16_subnormals",
                 [] {

@@ -198,6 +198,12 @@ TEST(Cli, BadInputGivesClearErrorsAndNonZeroExit) {
   EXPECT_NE(r.output.find("--pair-arrays maybe: expected auto, yes or no"), std::string::npos) << r.output;
   EXPECT_FALSE(std::filesystem::exists(dir / "o" / "features.pdb"));
 
+  r = run("predict --params " + params.string() + " --features " + features.string() + " --output-dir " +
+          (dir / "o").string() + " --cuda-graphs sometimes");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("--cuda-graphs: expected auto, on or off, got 'sometimes'"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "o" / "features.pdb"));
+
   r = run("frobnicate");
   EXPECT_NE(r.status, 0);
 }

@@ -254,6 +254,28 @@ TEST(MemoryPlanShape, Bf16HalvesTheRepresentationsAndFindsTheLargestStage) {
   EXPECT_EQ(item(b, "structure module", "IPA pair logits"), 1024LL * 1024 * 12 * 4);
 }
 
+// Recorded stacks (CUDA graphs) keep the MSA and extra-MSA buffers from pass to pass: both move from their stages
+// into the persistent part, so the peak can only grow, by at most the two buffers.
+TEST(MemoryPlanShape, RecordedStacksKeepBothMsaBuffers) {
+  const model::ModelConfig cfg = model::model_config("model_1_ptm");
+  const model::RunShape shape{128, 512, 1024, 4};
+  model::MemoryPlanOptions plain, recorded;
+  plain.dtype = recorded.dtype = core::DType::BF16;
+  recorded.recorded_stacks = true;
+  const model::MemoryPlan a = model::plan_memory(cfg, shape, plain), b = model::plan_memory(cfg, shape, recorded);
+  const int64_t msa = (512 + 4) * 128 * 256 * 2, extra = 1024 * 128 * 64 * 2;
+  EXPECT_EQ(b.persistent_bytes() - a.persistent_bytes(), msa + extra);
+  auto stage = [](const model::MemoryPlan& p, const std::string& name) {
+    for (const model::MemoryStage& st : p.stages)
+      if (st.name == name) return st.bytes();
+    return int64_t{-1};
+  };
+  EXPECT_EQ(stage(a, "Evoformer stack") - stage(b, "Evoformer stack"), msa);
+  EXPECT_EQ(stage(a, "extra-MSA stack") - stage(b, "extra-MSA stack"), extra);
+  EXPECT_GE(b.peak_bytes(), a.peak_bytes());
+  EXPECT_LE(b.peak_bytes(), a.peak_bytes() + msa + extra);
+}
+
 // Streamed templates at L = 10,000 in bf16: the template stage holds one [L, L, 64] representation (12.8 GB, not
 // the 51 GB of four) and the online softmax state (m, l fp32 [L, L, 4], acc bf16 [L, L, 64]), whatever T is.
 TEST(MemoryPlanShape, StreamedTemplatesHoldOneRepresentationAndTheSoftmaxState) {

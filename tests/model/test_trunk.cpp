@@ -141,12 +141,12 @@ TEST_F(Trunk, TemplateStackCacheIsExactAcrossRecycles) {
   model::TrunkCache cache, no_templates;
   no_templates.cache_templates = false;
   // The three runs of a pass read the same prev.prev_pair: none may consume it (TrunkPairReuse tests that).
-  cache.reuse_recycled_pair = no_templates.reuse_recycled_pair = false;
+  cache.reuse_pass_buffers = no_templates.reuse_pass_buffers = false;
   model::RecyclingState prev = model::RecyclingState::zeros(ctx, cfg_, L);
   const void* cached_reps = nullptr;
   for (int pass = 0; pass < 3; ++pass) {
     model::TrunkCache fresh;  // the template stack computed again in this pass
-    fresh.reuse_recycled_pair = false;
+    fresh.reuse_pass_buffers = false;
     const model::TrunkOutputs plain = model::run_trunk(ctx, params_, cfg_, in, prev, &fresh);
     const model::TrunkOutputs cached = model::run_trunk(ctx, params_, cfg_, in, prev, &cache);
     const model::TrunkOutputs lean = model::run_trunk(ctx, params_, cfg_, in, prev, &no_templates);
@@ -180,7 +180,7 @@ TEST_F(Trunk, RecycledPairBufferReuseIsExact) {
     chunks.pair_rows = rows;
     runtime::ExecutionContext ctx(*backend_, comm_, chunks);
     model::TrunkCache reuse, no_reuse;
-    no_reuse.reuse_recycled_pair = false;
+    no_reuse.reuse_pass_buffers = false;
     model::RecyclingState fresh_prev = model::RecyclingState::zeros(ctx, cfg_, L);
     model::RecyclingState reuse_prev = model::RecyclingState::zeros(ctx, cfg_, L);
     for (int pass = 0; pass < 3; ++pass) {

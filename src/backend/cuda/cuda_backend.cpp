@@ -2,6 +2,7 @@
 // Activations may be fp32 or bf16 (each tensor its own); scales, offsets and masks are fp32.
 #include "backend/cuda/cuda_backend.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -83,6 +84,11 @@ CudaContext::CudaContext(int dev) : device(dev) {
   // Default math with CUBLAS_COMPUTE_32F is full fp32; TF32 would need CUBLAS_TF32_TENSOR_OP_MATH or a _FAST_TF32
   // compute type, which this backend never asks for.
   AXF_CUBLAS_CHECK(cublasSetMathMode(cublas, CUBLAS_DEFAULT_MATH));
+  // cuBLAS's workspace, ours (the size cuBLAS takes on Hopper), so that no cuBLAS call allocates one inside a
+  // recording.
+  constexpr size_t kCublasWorkspaceBytes = size_t{32} << 20;
+  AXF_CUDA_CHECK(cudaMalloc(&cublas_workspace, kCublasWorkspaceBytes));
+  AXF_CUBLAS_CHECK(cublasSetWorkspace(cublas, cublas_workspace, kCublasWorkspaceBytes));
   void* flag = nullptr;
   AXF_CUDA_CHECK(cudaMalloc(&flag, sizeof(int32_t)));
   d_flag = static_cast<int32_t*>(flag);
@@ -97,6 +103,7 @@ CudaContext::~CudaContext() {
   if (d_flag) cudaFree(d_flag);
   lt.reset();
   if (cublas) cublasDestroy(cublas);
+  if (cublas_workspace) cudaFree(cublas_workspace);
   if (stream) cudaStreamDestroy(stream);
 }
 
@@ -119,14 +126,31 @@ std::shared_ptr<core::Storage> CudaBackend::allocate(size_t bytes) {
     }
   }
   std::shared_ptr<CudaContext> ctx = ctx_;
-  return std::make_shared<core::Storage>(p, bytes, core::Device::CUDA, ctx_->device, [ctx](void* q) {
-    DeviceGuard guard(ctx->device);
-    const cudaError_t e = ctx->async_alloc ? cudaFreeAsync(q, ctx->stream) : cudaFree(q);
-    if (e != cudaSuccess && e != cudaErrorCudartUnloading) {
-      std::fprintf(stderr, "axialfold: freeing GPU memory failed: %s\n", cudaGetErrorString(e));
+  // Inside a recording the allocation is the graph's own; it must be freed inside the recording too, and memory
+  // from outside it must not be (CudaContext::capture).
+  const uint64_t made_in = p ? ctx_->capture : 0;
+  if (made_in != 0) ++ctx_->captured_live;
+  return std::make_shared<core::Storage>(p, bytes, core::Device::CUDA, ctx_->device, [ctx, made_in](void* q) {
+    if (!q) return;
+    if (made_in != 0 && made_in == ctx->capture) --ctx->captured_live;
+    const auto& dropped = ctx->dropped_captures;
+    if (made_in != 0 && std::find(dropped.begin(), dropped.end(), made_in) != dropped.end()) return;
+    if (ctx->capture != 0 && made_in != ctx->capture) {
+      ctx->frees_after_capture.push_back(q);
+      return;
     }
-    (void)cudaGetLastError();
+    ctx->free_now(q);
   });
+}
+
+void CudaContext::free_now(void* p) const {
+  DeviceGuard guard(device);
+  const cudaError_t e = async_alloc ? cudaFreeAsync(p, stream) : cudaFree(p);
+  // (An invalidated recording that is being unwound refuses its own frees; its graph is dropped with them.)
+  if (e != cudaSuccess && e != cudaErrorCudartUnloading && e != cudaErrorStreamCaptureInvalidated) {
+    std::fprintf(stderr, "axialfold: freeing GPU memory failed: %s\n", cudaGetErrorString(e));
+  }
+  (void)cudaGetLastError();
 }
 
 Tensor CudaBackend::empty(const Shape& shape, DType dtype) {

@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "backend/backend.h"
 #include "kernels/gemm.cuh"
@@ -43,6 +44,16 @@ struct CudaContext {
   // (split-K free, pinned across row counts); null when AXF_NO_CUBLASLT=1 (the unfused cuBLAS path).
   std::unique_ptr<kernels::LtMatmul> lt;
   kernels::GemmEngine gemm_engine() const { return {cublas, lt.get(), stream}; }
+  void* cublas_workspace = nullptr;  // cuBLAS's own, set once so no call allocates one inside a recording
+
+  // Recording (CUDA graphs): the capture under way (0: none), how many buffers it allocated that are still alive,
+  // the buffers allocated before it that it freed (a broken rule; freed once it ends), and the captures dropped
+  // unlaunched, whose buffers never became memory (nothing to free).
+  uint64_t capture = 0, captures = 0;
+  int64_t captured_live = 0;
+  std::vector<void*> frees_after_capture;
+  std::vector<uint64_t> dropped_captures;
+  void free_now(void* p) const;
 };
 
 class CudaBackend final : public Backend {
@@ -59,6 +70,11 @@ class CudaBackend final : public Backend {
   void copy(const Tensor& src, Tensor& dst) override;
   void fill(Tensor& t, float value) override;
   void synchronize() override;
+  bool can_record() const override { return ctx_->async_alloc; }
+  void begin_recording() override;
+  std::unique_ptr<RecordedWork> end_recording() override;
+  void abort_recording() override;
+  void replay(const RecordedWork& work) override;
 
   void layer_norm(const Tensor& x, const Tensor& scale, const Tensor& offset, Tensor& out, float eps) override;
   void add(Tensor& dst, const Tensor& src) override;

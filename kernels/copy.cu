@@ -33,34 +33,43 @@ __device__ __forceinline__ void store_float(void* base, int64_t i, ElemType t, f
 
 constexpr int kCopyBlock = 256;
 
-// One thread per element, grid-stride. The logical index is split into per-dim indices (32-bit division when
-// the element count allows); the innermost dim moves fastest, so consecutive threads touch neighbouring
+// Element offsets in the source and destination of item i, the innermost dim counted in units of Unit elements
+// (1: elements, kPacket: packets), outer dims in elements; 32-bit division when the item count allows.
+template <int Unit>
+__device__ __forceinline__ void item_offsets(const CopyParams& p, int64_t i, bool small, int64_t* s, int64_t* d) {
+  const int inner = p.nd - 1;
+  *s = 0, *d = 0;
+  if (small) {
+    uint32_t rest = static_cast<uint32_t>(i);
+    for (int k = inner; k >= 0; --k) {
+      const uint32_t n = static_cast<uint32_t>(k == inner ? p.shape[k] / Unit : p.shape[k]);
+      const uint32_t q = rest / n;
+      const int64_t idx = static_cast<int64_t>(rest - q * n) * (k == inner ? Unit : 1);
+      *s += idx * p.src_stride[k];
+      *d += idx * p.dst_stride[k];
+      rest = q;
+    }
+  } else {
+    int64_t rest = i;
+    for (int k = inner; k >= 0; --k) {
+      const int64_t n = k == inner ? p.shape[k] / Unit : p.shape[k];
+      const int64_t q = rest / n;
+      const int64_t idx = (rest - q * n) * (k == inner ? Unit : 1);
+      *s += idx * p.src_stride[k];
+      *d += idx * p.dst_stride[k];
+      rest = q;
+    }
+  }
+}
+
+// One thread per element, grid-stride. The innermost dim moves fastest, so consecutive threads touch neighbouring
 // elements of whichever tensor is dense there.
 __global__ void __launch_bounds__(kCopyBlock) copy_kernel(const CopyParams p, int64_t numel) {
   const bool small = numel <= 0xffffffffll;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < numel;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     int64_t s = 0, d = 0;
-    if (small) {
-      uint32_t rest = static_cast<uint32_t>(i);
-      for (int k = p.nd - 1; k >= 0; --k) {
-        const uint32_t n = static_cast<uint32_t>(p.shape[k]);
-        const uint32_t q = rest / n;
-        const int64_t idx = rest - q * n;
-        s += idx * p.src_stride[k];
-        d += idx * p.dst_stride[k];
-        rest = q;
-      }
-    } else {
-      int64_t rest = i;
-      for (int k = p.nd - 1; k >= 0; --k) {
-        const int64_t q = rest / p.shape[k];
-        const int64_t idx = rest - q * p.shape[k];
-        s += idx * p.src_stride[k];
-        d += idx * p.dst_stride[k];
-        rest = q;
-      }
-    }
+    item_offsets<1>(p, i, small, &s, &d);
     if (p.src_type == p.dst_type) {
       if (p.src_type == ElemType::BF16 || p.src_type == ElemType::F16)
         static_cast<uint16_t*>(p.dst)[d] = static_cast<const uint16_t*>(p.src)[s];
@@ -77,32 +86,11 @@ __global__ void __launch_bounds__(kCopyBlock) copy_kernel(const CopyParams p, in
 // raw 16-byte words when the types agree, else widened and rounded as copy_kernel does.
 template <class TS, class TD>
 __global__ void __launch_bounds__(kCopyBlock) copy_packets(const CopyParams p, int64_t packets) {
-  const int inner = p.nd - 1;
   const bool small = packets <= 0xffffffffll;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < packets;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     int64_t s = 0, d = 0;
-    if (small) {
-      uint32_t rest = static_cast<uint32_t>(i);
-      for (int k = inner; k >= 0; --k) {
-        const uint32_t n = static_cast<uint32_t>(k == inner ? p.shape[k] / kPacket : p.shape[k]);
-        const uint32_t q = rest / n;
-        const int64_t idx = static_cast<int64_t>(rest - q * n) * (k == inner ? kPacket : 1);
-        s += idx * p.src_stride[k];
-        d += idx * p.dst_stride[k];
-        rest = q;
-      }
-    } else {
-      int64_t rest = i;
-      for (int k = inner; k >= 0; --k) {
-        const int64_t n = k == inner ? p.shape[k] / kPacket : p.shape[k];
-        const int64_t q = rest / n;
-        const int64_t idx = (rest - q * n) * (k == inner ? kPacket : 1);
-        s += idx * p.src_stride[k];
-        d += idx * p.dst_stride[k];
-        rest = q;
-      }
-    }
+    item_offsets<kPacket>(p, i, small, &s, &d);
     const TS* src = static_cast<const TS*>(p.src) + s;
     TD* dst = static_cast<TD*>(p.dst) + d;
     if constexpr (std::is_same_v<TS, TD>) {

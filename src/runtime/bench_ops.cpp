@@ -6,6 +6,7 @@
 #include <cmath>
 #include <functional>
 #include <sstream>
+#include <utility>
 
 #include "core/random.h"
 #include "runtime/bench.h"
@@ -218,16 +219,17 @@ std::vector<OpCase> op_cases(int64_t L, int64_t S) {
   }
   // bf16 LayerNorms as the bf16 trunk runs them: the pair [L, L, 128] and the MSA [S, L, 256]. The host inputs are
   // rounded to bf16 first, so the double reference sees what the device reads; the tolerance covers the bf16 output.
-  for (const int64_t rows : {L, S}) {
-    const int64_t channels = rows == L ? cz : 2 * cz;
+  const std::pair<int64_t, int64_t> bf16_layer_norms[] = {{L, cz}, {S, 2 * cz}};  // (rows, channels)
+  for (const auto& [rows, channels] : bf16_layer_norms) {
     OpCase c;
     c.name = "layer_norm bf16";
     c.shape = dims({rows, L, channels});
     c.tolerance = 1e-2;
     c.dtype = core::DType::BF16;
     c.inputs = [=](uint64_t seed) {
-      return std::vector<Tensor>{random_host({rows, L, channels}, seed + 1, 1.f, 0.5f).to(core::DType::BF16).to(core::DType::F32),
-                                 random_host({channels}, seed + 2, 0.1f, 1.f), random_host({channels}, seed + 3, 0.1f)};
+      const Tensor x = random_host({rows, L, channels}, seed + 1, 1.f, 0.5f).to(core::DType::BF16);
+      return std::vector<Tensor>{x.to(core::DType::F32), random_host({channels}, seed + 2, 0.1f, 1.f),
+                                 random_host({channels}, seed + 3, 0.1f)};
     };
     c.out = {rows, L, channels};
     c.run = [](Backend& be, const std::vector<Tensor>& d, Tensor& out) { be.layer_norm(d[0], d[1], d[2], out, 1e-5f); };

@@ -33,7 +33,7 @@ std::vector<int64_t> buffer_key(const std::vector<core::Tensor>& buffers) {
 void RecordedRegions::run(ExecutionContext& ctx, const std::string& name, const std::vector<core::Tensor>& buffers,
                           const std::function<void()>& region) {
   backend::Backend& be = ctx.backend();
-  if (refused_ || !be.can_record()) {
+  if (refused_ || !be.can_record() || ctx.graphs() == GraphMode::Off) {
     region();
     return;
   }

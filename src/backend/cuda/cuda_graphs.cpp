@@ -12,7 +12,7 @@ namespace {
 
 class CudaGraph final : public RecordedWork {
  public:
-  CudaGraph(cudaGraph_t graph, cudaStream_t stream, int device) : graph_(graph), stream_(stream), device_(device) {}
+  CudaGraph(cudaGraph_t graph, cudaStream_t stream) : graph_(graph), stream_(stream) {}
   ~CudaGraph() override {
     if (exec_) cudaGraphExecDestroy(exec_);
     if (graph_) cudaGraphDestroy(graph_);
@@ -23,13 +23,11 @@ class CudaGraph final : public RecordedWork {
   void instantiate() { AXF_CUDA_CHECK(cudaGraphInstantiateWithFlags(&exec_, graph_, 0)); }
   cudaGraphExec_t exec() const { return exec_; }
   cudaStream_t stream() const { return stream_; }
-  int device() const { return device_; }
 
  private:
   cudaGraph_t graph_ = nullptr;
   cudaGraphExec_t exec_ = nullptr;
   cudaStream_t stream_ = nullptr;
-  int device_ = 0;
 };
 
 // Ends the context's capture; returns the graph (null when the capture was invalidated, with its error in *status)
@@ -77,7 +75,7 @@ std::unique_ptr<RecordedWork> CudaBackend::end_recording() {
   cudaGraph_t graph = end_capture(*ctx_, &status, &escaped, &freed_from_before, true);
   AXF_CHECK(status == cudaSuccess, "recording the CUDA graph failed: ", cudaGetErrorName(status), " (",
             cudaGetErrorString(status), "): an operation that cannot be recorded ran inside it");
-  auto work = std::make_unique<CudaGraph>(graph, ctx_->stream, ctx_->device);
+  auto work = std::make_unique<CudaGraph>(graph, ctx_->stream);
   AXF_CHECK(escaped == 0, "recording: ", escaped,
             " buffers allocated inside it are still in use after it; a replay cannot hand them out");
   AXF_CHECK(freed_from_before == 0, "recording: ", freed_from_before,

@@ -135,11 +135,12 @@ void launch_copy(int ndim, const int64_t* shape, const int64_t* src_stride, cons
     ++p.nd;
   }
   if (numel == 0) return;
-  bool packets = p.nd > 0 && is_float_type(src_type) && is_float_type(dst_type) && aligned(src, 16) &&
-                 aligned(dst, 16) && p.src_stride[p.nd - 1] == 1 && p.dst_stride[p.nd - 1] == 1 &&
-                 p.shape[p.nd - 1] % kPacket == 0;
-  for (int k = 0; k + 1 < p.nd && packets; ++k)
-    packets = p.src_stride[k] % kPacket == 0 && p.dst_stride[k] % kPacket == 0;
+  // Packets when both views are rows (the innermost merged dim dense) that packets_fit would accept.
+  const int inner = p.nd - 1;
+  const bool packets = p.nd > 0 && is_float_type(src_type) && is_float_type(dst_type) && p.src_stride[inner] == 1 &&
+                       p.dst_stride[inner] == 1 && p.shape[inner] % kPacket == 0 && aligned(src, 16) &&
+                       aligned(dst, 16) && leading_strides_fit_packets(inner, p.shape, p.src_stride) &&
+                       leading_strides_fit_packets(inner, p.shape, p.dst_stride);
   if (packets) {
     const int64_t n = numel / kPacket;
     const auto blocks = static_cast<unsigned>(std::min<int64_t>((n + kCopyBlock - 1) / kCopyBlock, 1 << 20));

@@ -23,14 +23,17 @@ constexpr int kPacket = 8;
 
 inline bool aligned(const void* p, size_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
 
-// True when every row of `m` starting at `base` can be read in 16-byte packets of kPacket elements: the row length
-// is a multiple of kPacket, the base is 16-byte aligned and every leading stride (of a dim longer than 1) is a
-// multiple of kPacket.
-inline bool packets_fit(const RowLayout& m, const void* base) {
-  if (m.cols % kPacket != 0 || !aligned(base, 16)) return false;
-  for (int i = 0; i < m.nd; ++i)
-    if (m.shape[i] > 1 && m.stride[i] % kPacket != 0) return false;
+// True when every leading stride (of a dim longer than 1) is a multiple of kPacket, so that rows starting at a
+// 16-byte aligned base stay 16-byte aligned.
+inline bool leading_strides_fit_packets(int nd, const int64_t* shape, const int64_t* stride) {
+  for (int i = 0; i < nd; ++i)
+    if (shape[i] > 1 && stride[i] % kPacket != 0) return false;
   return true;
+}
+// True when every row of `m` starting at `base` can be read in 16-byte packets of kPacket elements: the row length
+// is a multiple of kPacket, the base is 16-byte aligned and the leading strides fit (above).
+inline bool packets_fit(const RowLayout& m, const void* base) {
+  return m.cols % kPacket == 0 && aligned(base, 16) && leading_strides_fit_packets(m.nd, m.shape, m.stride);
 }
 
 // Threads per row group for the row-wise kernels: a warp, or fewer lanes for very short rows so a warp

@@ -31,11 +31,11 @@ TrunkOutputs run_trunk(runtime::ExecutionContext& ctx, const Params& params, con
   runtime::RecordedRegions* recorded =
       cache && cache->reuse_pass_buffers && ctx.record_stacks(L, cache->passes) ? &cache->stacks : nullptr;
   // A recorded stack reads and writes the same buffers in every pass: the cache keeps them.
-  auto stack_buffer = [&](Tensor* kept, const Shape& shape) {
+  auto stack_buffer = [&](Tensor TrunkCache::*member, const Shape& shape) {
     if (!recorded) return be.empty(shape, ctx.dtype());
-    if (!kept->defined() || kept->shape() != shape || kept->dtype() != ctx.dtype())
-      *kept = be.empty(shape, ctx.dtype());
-    return *kept;
+    Tensor& kept = cache->*member;
+    if (!kept.defined() || kept.shape() != shape || kept.dtype() != ctx.dtype()) kept = be.empty(shape, ctx.dtype());
+    return kept;
   };
   {
     runtime::StageTimer timer(ctx, "embeddings");
@@ -51,7 +51,7 @@ TrunkOutputs run_trunk(runtime::ExecutionContext& ctx, const Params& params, con
                       reused ? " (template stack reused from the first pass)" : "", " in ", timer.seconds(), " s");
   }
   if (E > 0) {
-    Tensor extra = stack_buffer(recorded ? &cache->extra_buffer : nullptr, {E, L, cfg.extra_msa_channel});
+    Tensor extra = stack_buffer(&TrunkCache::extra_buffer, {E, L, cfg.extra_msa_channel});
     {
       runtime::StageTimer timer(ctx, "embeddings");
       extra_msa_embedder(ctx, evo, d, extra);
@@ -60,7 +60,7 @@ TrunkOutputs run_trunk(runtime::ExecutionContext& ctx, const Params& params, con
                     d.extra_msa_mask, pair, d.pair_mask, "extra MSA stack", recorded);
   }
   // The MSA only now: the template and extra-MSA stacks never read it (embedders.h).
-  Tensor msa = stack_buffer(recorded ? &cache->msa_buffer : nullptr, {S + T_rows, L, cfg.msa_channel});
+  Tensor msa = stack_buffer(&TrunkCache::msa_buffer, {S + T_rows, L, cfg.msa_channel});
   {
     runtime::StageTimer timer(ctx, "embeddings");
     embed_msa(ctx, evo, cfg, d, prev, msa);

@@ -6,7 +6,6 @@
 #include <cmath>
 #include <functional>
 #include <sstream>
-#include <utility>
 
 #include "core/random.h"
 #include "runtime/bench.h"
@@ -199,45 +198,35 @@ OpCase triangle_case(int64_t L, int64_t C, bool outgoing) {
   return c;
 }
 
+// LayerNorm over [rows, L, channels] with x (and the output) in `dtype` on the device. For bf16 the host x is rounded
+// to bf16 first, so the double reference sees what the device reads; the tolerance covers the bf16 output.
+OpCase layer_norm_case(int64_t rows, int64_t L, int64_t channels, core::DType dtype) {
+  const bool bf16 = dtype == core::DType::BF16;
+  OpCase c;
+  c.name = bf16 ? "layer_norm bf16" : "layer_norm";
+  c.shape = dims({rows, L, channels});
+  if (bf16) c.tolerance = 1e-2;
+  c.dtype = dtype;
+  c.inputs = [=](uint64_t seed) {
+    Tensor x = random_host({rows, L, channels}, seed + 1, 1.f, 0.5f);
+    if (bf16) x = x.to(core::DType::BF16).to(core::DType::F32);
+    return std::vector<Tensor>{x, random_host({channels}, seed + 2, 0.1f, 1.f), random_host({channels}, seed + 3, 0.1f)};
+  };
+  c.out = {rows, L, channels};
+  c.run = [](Backend& be, const std::vector<Tensor>& d, Tensor& out) { be.layer_norm(d[0], d[1], d[2], out, 1e-5f); };
+  c.cost = [](const std::vector<Tensor>& d, const Tensor& out) { return layer_norm_cost(d[0], d[1], d[2], out); };
+  c.units = rows * L;
+  c.check = check_layer_norm;
+  return c;
+}
+
 std::vector<OpCase> op_cases(int64_t L, int64_t S) {
   const int64_t cz = 128, hidden = 4 * cz, opm = 32;
   std::vector<OpCase> cases;
-  {
-    OpCase c;
-    c.name = "layer_norm";
-    c.shape = dims({L, L, cz});
-    c.inputs = [=](uint64_t seed) {
-      return std::vector<Tensor>{random_host({L, L, cz}, seed + 1, 1.f, 0.5f), random_host({cz}, seed + 2, 0.1f, 1.f),
-                                 random_host({cz}, seed + 3, 0.1f)};
-    };
-    c.out = {L, L, cz};
-    c.run = [](Backend& be, const std::vector<Tensor>& d, Tensor& out) { be.layer_norm(d[0], d[1], d[2], out, 1e-5f); };
-    c.cost = [](const std::vector<Tensor>& d, const Tensor& out) { return layer_norm_cost(d[0], d[1], d[2], out); };
-    c.units = L * L;
-    c.check = check_layer_norm;
-    cases.push_back(c);
-  }
-  // bf16 LayerNorms as the bf16 trunk runs them: the pair [L, L, 128] and the MSA [S, L, 256]. The host inputs are
-  // rounded to bf16 first, so the double reference sees what the device reads; the tolerance covers the bf16 output.
-  const std::pair<int64_t, int64_t> bf16_layer_norms[] = {{L, cz}, {S, 2 * cz}};  // (rows, channels)
-  for (const auto& [rows, channels] : bf16_layer_norms) {
-    OpCase c;
-    c.name = "layer_norm bf16";
-    c.shape = dims({rows, L, channels});
-    c.tolerance = 1e-2;
-    c.dtype = core::DType::BF16;
-    c.inputs = [=](uint64_t seed) {
-      const Tensor x = random_host({rows, L, channels}, seed + 1, 1.f, 0.5f).to(core::DType::BF16);
-      return std::vector<Tensor>{x.to(core::DType::F32), random_host({channels}, seed + 2, 0.1f, 1.f),
-                                 random_host({channels}, seed + 3, 0.1f)};
-    };
-    c.out = {rows, L, channels};
-    c.run = [](Backend& be, const std::vector<Tensor>& d, Tensor& out) { be.layer_norm(d[0], d[1], d[2], out, 1e-5f); };
-    c.cost = [](const std::vector<Tensor>& d, const Tensor& out) { return layer_norm_cost(d[0], d[1], d[2], out); };
-    c.units = rows * L;
-    c.check = check_layer_norm;
-    cases.push_back(c);
-  }
+  cases.push_back(layer_norm_case(L, L, cz, core::DType::F32));
+  // bf16 LayerNorms as the bf16 trunk runs them: the pair [L, L, 128] and the MSA [S, L, 256].
+  cases.push_back(layer_norm_case(L, L, cz, core::DType::BF16));
+  cases.push_back(layer_norm_case(S, L, 2 * cz, core::DType::BF16));
   {
     OpCase c;
     c.name = "linear+relu";

@@ -34,6 +34,9 @@ cublasLtMatmulDesc_t matmul_desc(ElemType ab_type, GemmMath math) {
 
 // Every product's algorithm is pinned across row counts (select_algorithm): the one chosen for this many rows.
 constexpr int64_t kPinnedRows = int64_t{1} << 16;
+// ... and a batched product's, the one chosen for this many batches (a row-chunked caller may batch over its rows:
+// the outer product mean's projection).
+constexpr int64_t kPinnedBatch = 128;
 
 }  // namespace
 
@@ -168,10 +171,12 @@ LtMatmul::Plan& LtMatmul::plan(const GemmParams& p, int alignment) {
   AXF_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(pl.desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_lt_b, sizeof op_lt_b));
   set_layouts(pl, p);
   select_algorithm(pl, alignment, [&](Plan& pinned) {
-    // The same problem at kPinnedRows rows, its leading dimension and batch strides widened where the rows would no
-    // longer fit (only the heuristic sees it): a function of everything but m.
+    // The same problem at kPinnedRows rows (and kPinnedBatch batches if batched), its leading dimension and batch
+    // strides widened where the rows would no longer fit (only the heuristic sees it): a function of everything but
+    // m and the batch count.
     GemmParams q = p;
     q.m = kPinnedRows;
+    if (p.batch > 1 || p.stride_a != 0 || p.stride_b != 0 || p.stride_c != 0) q.batch = kPinnedBatch;
     if (q.trans_a) q.lda = std::max(q.lda, q.m);
     if (q.stride_a != 0) q.stride_a = std::max(q.stride_a, q.lda * (q.trans_a ? q.k : q.m));
     if (q.stride_c != 0) q.stride_c = std::max(q.stride_c, q.ldc * q.m);

@@ -10,35 +10,30 @@ namespace axf::kernels {
 
 namespace {
 
-constexpr int kPermuteBlock = 256;
+constexpr int kTile = 32;
+constexpr int kTileRows = 8;
 
-// [ri, A, L, Bc] -> [ri, L, A, Bc]: one block per (i, j), threads over the A*Bc contiguous output elements.
+// dst[s, c, r] = src[s, r, c] for r < R, c < C, s < batch (grid z): tiles of 32 x 32, read along c, written
+// along r; the +1 column keeps the shared-memory transpose free of bank conflicts.
 template <class T>
-__global__ void __launch_bounds__(kPermuteBlock) permute_outer_kernel(const T* __restrict__ src,
-                                                                      T* __restrict__ dst, int64_t L, int A,
-                                                                      int Bc) {
-  const int64_t ij = blockIdx.x;
-  const int64_t i = ij / L, j = ij - i * L;
-  const int ab = A * Bc;
-  T* d = dst + ij * ab;
-  for (int e = threadIdx.x; e < ab; e += kPermuteBlock) {
-    const int a = e / Bc, b = e - a * Bc;
-    d[e] = src[((i * A + a) * L + j) * Bc + b];
+__global__ void __launch_bounds__(kTile * kTileRows) transpose_batched_kernel(const T* __restrict__ src,
+                                                                             T* __restrict__ dst, int64_t R,
+                                                                             int64_t C) {
+  __shared__ T tile[kTile][kTile + 1];
+  const int64_t r0 = static_cast<int64_t>(blockIdx.x) * kTile, c0 = static_cast<int64_t>(blockIdx.y) * kTile;
+  const int64_t batch_offset = static_cast<int64_t>(blockIdx.z) * R * C;
+  src += batch_offset;
+  dst += batch_offset;
+  const int tx = threadIdx.x, ty = threadIdx.y;
+  for (int i = ty; i < kTile; i += kTileRows) {
+    const int64_t r = r0 + i, c = c0 + tx;
+    if (r < R && c < C) tile[i][tx] = src[r * C + c];
   }
-}
-
-// The same permutation in 16-byte packets of 8 (Bc % 8 == 0, 16-byte aligned buffers; for_each_packet over the
-// `pairs` output rows of A * Bc).
-template <class T>
-__global__ void __launch_bounds__(kRowBlock) permute_outer_packets(const T* __restrict__ src, T* __restrict__ dst,
-                                                                   int64_t L, int A, int Bc, int64_t pairs) {
-  for_each_packet(pairs, int64_t{A} * Bc, [&](int64_t ij, int64_t e) {
-    int64_t j = 0;
-    const int64_t i = div_rem(ij, L, &j);
-    const int a = static_cast<int>(e) / Bc, b = static_cast<int>(e) - a * Bc;
-    *reinterpret_cast<uint4*>(dst + ij * A * Bc + e) =
-        *reinterpret_cast<const uint4*>(src + ((i * A + a) * L + j) * Bc + b);
-  });
+  __syncthreads();
+  for (int i = ty; i < kTile; i += kTileRows) {
+    const int64_t c = c0 + i, r = r0 + tx;
+    if (c < C && r < R) dst[c * R + r] = tile[tx][i];
+  }
 }
 
 // out.row(row0*L + n)[c] (+)= (res[n, c] + bias[c]) / (eps + norm.row(row0 + n / L)[n % L]).
@@ -93,14 +88,17 @@ int64_t align256(int64_t bytes) { return (bytes + 255) / 256 * 256; }
 }  // namespace
 
 int64_t outer_product_mean_chunk_rows(const OuterProductMeanParams& p, size_t budget_bytes) {
-  const int64_t per_row = std::max<int64_t>(1, outer_product_mean_workspace_bytes(p, 1));
-  return std::clamp<int64_t>(static_cast<int64_t>(budget_bytes) / per_row, 1, std::max<int64_t>(p.rows, 1));
+  const int64_t fixed = static_cast<int64_t>(outer_product_mean_workspace_bytes(p, 0));
+  const int64_t per_row = std::max<int64_t>(1, static_cast<int64_t>(outer_product_mean_workspace_bytes(p, 1)) - fixed);
+  const int64_t room = static_cast<int64_t>(budget_bytes) - fixed;
+  return std::clamp<int64_t>(room / per_row, 1, std::max<int64_t>(p.rows, 1));
 }
 
 size_t outer_product_mean_workspace_bytes(const OuterProductMeanParams& p, int64_t chunk_rows) {
-  // outer and its permuted copy (in the input dtype), then the projected result (fp32), each 256-byte aligned.
+  // right_t and outer (in the input dtype), then the projected result (fp32), each 256-byte aligned.
   const int64_t esize = p.in_type == ElemType::BF16 ? 2 : 4;
-  return static_cast<size_t>(2 * align256(chunk_rows * p.L * p.A * p.Bc * esize) + chunk_rows * p.L * p.Cz * 4);
+  return static_cast<size_t>(align256(p.S * p.Bc * p.L * esize) + align256(chunk_rows * p.A * p.Bc * p.L * esize) +
+                             chunk_rows * p.L * p.Cz * 4);
 }
 
 void launch_outer_product_mean(const OuterProductMeanParams& p, int64_t chunk_rows, void* workspace,
@@ -109,59 +107,56 @@ void launch_outer_product_mean(const OuterProductMeanParams& p, int64_t chunk_ro
   AXF_CHECK(p.A * p.Bc <= 0x7fffffffll, "outer_product_mean: ", p.A, " x ", p.Bc, " channels are too many");
   const int64_t L = p.L, ab = p.A * p.Bc;
   const int64_t esize = p.in_type == ElemType::BF16 ? 2 : 4;
-  char* outer = static_cast<char*>(workspace);
-  char* permuted = outer + align256(chunk_rows * p.A * L * p.Bc * esize);
-  float* res = reinterpret_cast<float*>(permuted + align256(chunk_rows * L * ab * esize));
+  char* right_t = static_cast<char*>(workspace);
+  char* outer = right_t + align256(p.S * p.Bc * L * esize);
+  float* res = reinterpret_cast<float*>(outer + align256(chunk_rows * ab * L * esize));
+  if (p.S > 0 && p.Bc > 0) {
+    const dim3 grid(static_cast<unsigned>((L + kTile - 1) / kTile), static_cast<unsigned>((p.Bc + kTile - 1) / kTile),
+                    static_cast<unsigned>(p.S));
+    AXF_CHECK(grid.y <= 65535 && grid.z <= 65535, "outer_product_mean: ", p.S, " sequences x ", p.Bc,
+              " channels exceed the grid limits of the transpose");
+    dispatch_float_type(p.in_type, "outer_product_mean", [&](auto t) {
+      using T = decltype(t);
+      transpose_batched_kernel<T><<<grid, dim3(kTile, kTileRows), 0, stream>>>(
+          static_cast<const T*>(p.right), reinterpret_cast<T*>(right_t), L, p.Bc);
+    });
+    AXF_CUDA_CHECK_LAUNCH("transpose_batched_kernel");
+  }
   for (int64_t r0 = 0; r0 < p.rows; r0 += chunk_rows) {
     const int64_t ri = std::min(chunk_rows, p.rows - r0);
     const int64_t i0 = p.row_begin + r0;
-    // outer[(i,a), (j,b)] = left[:, i0:i0+ri, :]^T @ right   (left viewed as [S, L*A], right as [S, L*Bc])
+    // outer[(i,a), (b,j)] = left[:, i0:i0+ri, :]^T @ right_t   (left viewed as [S, L*A], right_t as [S, Bc*L])
     GemmParams g1;
     g1.ab_type = g1.c_type = p.in_type;
     g1.math = p.math;
     g1.trans_a = true;
     g1.m = ri * p.A;
-    g1.n = L * p.Bc;
+    g1.n = p.Bc * L;
     g1.k = p.S;
     g1.a = static_cast<const char*>(p.left) + i0 * p.A * esize;
     g1.lda = L * p.A;
-    g1.b = p.right;
-    g1.ldb = L * p.Bc;
+    g1.b = right_t;
+    g1.ldb = p.Bc * L;
     g1.c = outer;
-    g1.ldc = L * p.Bc;
+    g1.ldc = p.Bc * L;
     gemm(gemm_engine, g1, "outer_product_mean outer");
-    if (ab > 0) {
-      AXF_CHECK(ri * L <= 0x7fffffffll, "outer_product_mean: block of ", ri * L, " pairs exceeds the grid limit");
-      // outer and permuted start 256-byte aligned; packets of 8 need only Bc % 8 == 0 (fp32: two uint4 per 8).
-      dispatch_float_type(p.in_type, "outer_product_mean", [&](auto t) {
-        using T = decltype(t);
-        constexpr int per_uint4 = static_cast<int>(16 / sizeof(T));
-        if (p.Bc % kPacket == 0 && per_uint4 == kPacket) {
-          const int64_t packets = ri * L * ab / kPacket;
-          permute_outer_packets<T><<<row_grid(packets, 1), kRowBlock, 0, stream>>>(
-              reinterpret_cast<const T*>(outer), reinterpret_cast<T*>(permuted), L, static_cast<int>(p.A),
-              static_cast<int>(p.Bc), ri * L);
-        } else {
-          permute_outer_kernel<T><<<static_cast<unsigned>(ri * L), kPermuteBlock, 0, stream>>>(
-              reinterpret_cast<const T*>(outer), reinterpret_cast<T*>(permuted), L, static_cast<int>(p.A),
-              static_cast<int>(p.Bc));
-        }
-      });
-      AXF_CUDA_CHECK_LAUNCH("permute_outer_kernel");
-    }
-    // res[(i,j), :] = permuted[(i,j), (a,b)] @ w
+    // res[i][j, :] = outer[i][(a,b), j]^T @ w for each row i of the block (w shared: batch stride 0)
     GemmParams g2;
     g2.ab_type = p.in_type;
     g2.math = p.math;
-    g2.m = ri * L;
+    g2.trans_a = true;
+    g2.m = L;
     g2.n = p.Cz;
     g2.k = ab;
-    g2.a = permuted;
-    g2.lda = std::max<int64_t>(ab, 1);
+    g2.a = outer;
+    g2.lda = L;
+    g2.stride_a = ab * L;
     g2.b = p.w;
     g2.ldb = p.Cz;
     g2.c = res;
     g2.ldc = p.Cz;
+    g2.stride_c = L * p.Cz;
+    g2.batch = ri;
     gemm(gemm_engine, g2, "outer_product_mean projection");
     const int group = row_group_size(p.Cz);
     const bool packets = p.Cz % kPacket == 0 && packets_fit(p.out_rows, p.out) &&

@@ -1,10 +1,13 @@
 // Outer product mean core (Suppl. Alg. 10 lines 2-4, AlphaFold's order: bias before the mask normalisation) as
-// two GEMMs per block of output rows i:
-//   outer[(i,a), (j,b)] = sum_s left[s,i,a] right[s,j,b]          (one GEMM, k = S)
-//   permute to [(i,j), (a,b)], then res[(i,j), :] = outer @ w      (one GEMM, k = A*Bc)
+// two GEMMs per block of output rows i, with right's channels moved ahead of its positions once per call:
+//   right_t[s, b, j] = right[s, j, b]                               (tiled transpose, [S, Bc, L])
+//   outer[i, a, b, j] = sum_s left[s,i,a] right_t[s,b,j]            (one GEMM, k = S: [(i,a), (b,j)])
+//   res[i, j, :] = outer[i]^T @ w   over (a,b) = k                  (one GEMM batched over i, k = A*Bc)
 //   out[i,j,:] (+)= (res + bias) / (eps + norm[i,j])               (epilogue kernel)
-// Blocks of rows are sized so the three buffers fit the workspace. left, right and w share one dtype (fp32, or bf16
-// on the tensor cores: outer and its permuted copy are then bf16 too, as in a bf16 einsum); res is fp32.
+// outer[i] is [(a,b), j] with one row stride, so the projection reads it transposed in place: no [(i,j), (a,b)]
+// copy of the outer products. Blocks of rows are sized so the buffers fit the workspace (right_t counts once).
+// left, right and w share one dtype (fp32, or bf16 on the tensor cores: outer is then bf16 too, as in a bf16
+// einsum); res is fp32.
 #pragma once
 
 #include <cublas_v2.h>
@@ -37,7 +40,8 @@ struct OuterProductMeanParams {
   bool accumulate = false;
 };
 
-// Output rows per block so the workspace fits `budget_bytes` (at least one), and the workspace for it.
+// Output rows per block so the workspace fits `budget_bytes` (at least one; right_t is needed whatever the rows),
+// and the workspace for it.
 int64_t outer_product_mean_chunk_rows(const OuterProductMeanParams& p, size_t budget_bytes);
 size_t outer_product_mean_workspace_bytes(const OuterProductMeanParams& p, int64_t chunk_rows);
 

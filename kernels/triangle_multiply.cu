@@ -4,6 +4,7 @@
 
 #include "backend/cuda/cuda_check.h"
 #include "kernels/elem_io.cuh"
+#include "kernels/layer_norm.cuh"
 #include "kernels/rows_device.cuh"
 
 namespace axf::kernels {
@@ -12,6 +13,7 @@ namespace {
 
 constexpr int kTile = 32;
 constexpr int kTileRows = 8;
+constexpr size_t kMaxStaticSmem = 48 * 1024;  // dynamic shared memory a launch may take without opting in
 
 // Tile of 32 channels x 32 positions: read along positions (coalesced in src), write along channels
 // (coalesced in each output row). The +1 column keeps the shared-memory transpose free of bank conflicts.
@@ -149,6 +151,95 @@ __global__ void __launch_bounds__(kPThreads) scatter_channels_packets(const floa
   }
 }
 
+// The same scatter with the center LayerNorm of Alg. 11/12 line 5 over the C channels of each position, from the
+// fp32 products (statistics in fp32, biased variance): kLnPositions positions per block with all their channels in
+// shared memory ([C][kLnPositions + 1]); the 8 warps each sum every 8th channel of the 32 positions, then the rows
+// are written normalised (in packets of 8 channels when kVec).
+constexpr int kLnPositions = 32;
+constexpr int kLnParts = kPThreads / kLnPositions;
+
+size_t scatter_layer_norm_smem(int64_t C) { return static_cast<size_t>(C) * (kLnPositions + 1) * sizeof(float); }
+
+template <class TO, bool kVec>
+__global__ void __launch_bounds__(kPThreads) scatter_layer_norm_kernel(const float* __restrict__ src, int64_t C,
+                                                                       int64_t N, TO* out, const RowLayout out_rows,
+                                                                       int64_t row0, const float* __restrict__ scale,
+                                                                       const float* __restrict__ offset, float eps) {
+  extern __shared__ float ln_tile[];  // [C][kLnPositions + 1]
+  __shared__ float partial[kLnParts][kLnPositions];
+  __shared__ float mean_s[kLnPositions], rstd_s[kLnPositions];
+  constexpr int kStride = kLnPositions + 1;
+  const int64_t n0 = static_cast<int64_t>(blockIdx.x) * kLnPositions;
+  const int tid = threadIdx.x, pos = tid % kLnPositions, part = tid / kLnPositions;
+  const int64_t n = n0 + pos;
+  const int ch = static_cast<int>(C);
+  float sum = 0.f;
+  for (int c = part; c < ch; c += kLnParts) {
+    const float x = n < N ? src[c * N + n] : 0.f;
+    ln_tile[c * kStride + pos] = x;
+    sum += x;
+  }
+  partial[part][pos] = sum;
+  __syncthreads();
+  if (part == 0) {
+    float t = 0.f;
+#pragma unroll
+    for (int q = 0; q < kLnParts; ++q) t += partial[q][pos];
+    mean_s[pos] = t / static_cast<float>(ch);
+  }
+  __syncthreads();
+  const float mean = mean_s[pos];
+  float sq = 0.f;
+  for (int c = part; c < ch; c += kLnParts) {
+    const float d = ln_tile[c * kStride + pos] - mean;
+    sq += d * d;
+  }
+  partial[part][pos] = sq;  // the sums were read before the barrier above
+  __syncthreads();
+  if (part == 0) {
+    float t = 0.f;
+#pragma unroll
+    for (int q = 0; q < kLnParts; ++q) t += partial[q][pos];
+    rstd_s[pos] = rsqrtf(t / static_cast<float>(ch) + eps);
+  }
+  __syncthreads();
+  if constexpr (kVec) {
+    const int packets = ch / kPacket;
+    for (int e = tid; e < kLnPositions * packets; e += kPThreads) {
+      const int p = e / packets, c0 = (e % packets) * kPacket;
+      if (n0 + p >= N) continue;
+      const float m = mean_s[p], r = rstd_s[p];
+      float v[kPacket];
+#pragma unroll
+      for (int k = 0; k < kPacket; ++k) v[k] = (ln_tile[(c0 + k) * kStride + p] - m) * r * scale[c0 + k] + offset[c0 + k];
+      st8(out + row_offset(out_rows, row0 + n0 + p) + c0, v);
+    }
+  } else {
+    for (int e = tid; e < kLnPositions * ch; e += kPThreads) {
+      const int p = e / ch, c = e % ch;
+      if (n0 + p >= N) continue;
+      st(out + row_offset(out_rows, row0 + n0 + p) + c,
+         (ln_tile[c * kStride + p] - mean_s[p]) * rstd_s[p] * scale[c] + offset[c]);
+    }
+  }
+}
+
+void launch_scatter_layer_norm(const float* src, const TriangleMultiplyParams& p, int64_t N, int64_t row0,
+                               cudaStream_t stream) {
+  if (N == 0) return;
+  const int64_t blocks = (N + kLnPositions - 1) / kLnPositions;
+  AXF_CHECK(blocks <= 0x7fffffffll, "triangle_multiply: ", N, " positions exceed the grid limit");
+  const bool vec = p.C % kPacket == 0 && packets_fit(p.out_rows, p.out) && aligned(p.ln_scale, 16) &&
+                   aligned(p.ln_offset, 16);
+  dispatch_float_type(p.out_type, "triangle_multiply output", [&](auto to) {
+    using TO = decltype(to);
+    auto kernel = vec ? scatter_layer_norm_kernel<TO, true> : scatter_layer_norm_kernel<TO, false>;
+    kernel<<<static_cast<unsigned>(blocks), kPThreads, scatter_layer_norm_smem(p.C), stream>>>(
+        src, p.C, N, static_cast<TO*>(p.out), p.out_rows, row0, p.ln_scale, p.ln_offset, p.ln_eps);
+  });
+  AXF_CUDA_CHECK_LAUNCH("scatter_layer_norm_kernel");
+}
+
 }  // namespace
 
 void launch_gated_transpose(const GatedTransposeParams& p, cudaStream_t stream) {
@@ -208,6 +299,8 @@ void launch_triangle_multiply(const TriangleMultiplyParams& p, int64_t chunk_row
   const size_t esize = p.in_type == ElemType::BF16 ? 2 : 4;
   const char* left = static_cast<const char*>(p.left);
   const char* right = static_cast<const char*>(p.right);
+  AXF_CHECK(!p.ln_scale == !p.ln_offset, "triangle_multiply: the center LayerNorm needs both scale and offset");
+  const bool fused_ln = p.ln_scale && scatter_layer_norm_smem(p.C) <= kMaxStaticSmem;
   for (int64_t r0 = 0; r0 < p.rows; r0 += chunk_rows) {
     const int64_t rc = std::min(chunk_rows, p.rows - r0);
     const int64_t i0 = p.row_begin + r0;
@@ -241,7 +334,24 @@ void launch_triangle_multiply(const TriangleMultiplyParams& p, int64_t chunk_row
       g.stride_b = plane;
     }
     gemm(gemm_engine, g, "triangle_multiply");
-    launch_scatter_channels(workspace, p.C, rc * L, p.out, p.out_type, p.out_rows, r0 * L, stream);
+    if (fused_ln) {
+      launch_scatter_layer_norm(workspace, p, rc * L, r0 * L, stream);
+    } else {
+      launch_scatter_channels(workspace, p.C, rc * L, p.out, p.out_type, p.out_rows, r0 * L, stream);
+    }
+  }
+  if (p.ln_scale && !fused_ln) {  // too many channels for one block's shared memory: normalise the rows in place
+    LayerNormParams ln;
+    ln.x = p.out;
+    ln.x_type = p.out_type;
+    ln.x_rows = p.out_rows;
+    ln.out = p.out;
+    ln.out_type = p.out_type;
+    ln.out_rows = p.out_rows;
+    ln.scale = p.ln_scale;
+    ln.offset = p.ln_offset;
+    ln.eps = p.ln_eps;
+    launch_layer_norm(ln, stream);
   }
 }
 

@@ -1,7 +1,7 @@
 // Triangle multiplicative update core (Suppl. Alg. 11/12 line 4) on channel-major inputs [C, L, L]: one
 // strided-batched cuBLAS GEMM over the channels gives tmp[c, i, j] for a block of output rows, then a tiled
-// transpose scatters it into the channel-last output rows [rows, L, C]. Rows are processed in sub-blocks so
-// tmp stays within the given workspace.
+// transpose scatters it into the channel-last output rows [rows, L, C] (normalised there by the center LayerNorm
+// when asked). Rows are processed in sub-blocks so tmp stays within the given workspace.
 //   Outgoing: tmp[c,i,j] = sum_k left[c,i,k] right[c,j,k];   Incoming: tmp[c,i,j] = sum_k right[c,k,i] left[c,k,j]
 #pragma once
 
@@ -28,6 +28,11 @@ struct TriangleMultiplyParams {
   void* out = nullptr;
   ElemType out_type = ElemType::F32;
   RowLayout out_rows;  // rows * L rows of C
+  // When set ([C] fp32 each): out = LayerNorm over C of the fp32 products (Alg. 11/12 line 5's center LayerNorm,
+  // fused into the scatter; statistics in fp32, biased variance).
+  const float* ln_scale = nullptr;
+  const float* ln_offset = nullptr;
+  float ln_eps = 1e-5f;
 };
 
 // Output rows per sub-block so that tmp fits `budget_bytes` (at least one).

@@ -80,13 +80,17 @@ struct GatedTransposeArgs {
 // rows [row_begin, row_begin + out.size(0)):
 //   Outgoing 'ikc,jkc->ijc': out[i,j,c] = sum_k left[c,i,k] * right[c,j,k]
 //   Incoming 'kjc,kic->ijc': out[i,j,c] = sum_k left[c,k,j] * right[c,k,i]
-// left/right are channel-major [C, L, L] so each channel is one GEMM.
+// left/right are channel-major [C, L, L] so each channel is one GEMM. With center_scale and center_offset ([C]
+// fp32) the rows are then normalised over c, line 5's center LayerNorm, from the products before any rounding to
+// out's dtype: out[i,j,:] = LayerNorm(out[i,j,:]) (fp32 statistics, biased variance, center_eps).
 struct TriangleMultiplyArgs {
   Tensor left;   // [C, L, L] contiguous
   Tensor right;  // [C, L, L] contiguous
   Tensor out;    // [rows, L, C]
   int64_t row_begin = 0;
   TriangleDirection direction = TriangleDirection::Outgoing;
+  Tensor center_scale, center_offset;  // [C] fp32, or both undefined
+  float center_eps = 1e-5f;
 };
 
 // Outer product mean core (Suppl. Alg. 10 lines 2-4, AlphaFold's order: bias before the mask normalisation):

@@ -40,8 +40,8 @@ struct Planner {
   int64_t triangle_product_scratch(int64_t rows, int64_t L, int64_t C) const {
     return workspace <= 0 ? 0 : cuda_triangle_product_workspace(rows, L, C, workspace);
   }
-  int64_t opm_scratch(int64_t rows, int64_t L, int64_t A, int64_t Cz) const {
-    return workspace <= 0 ? 0 : cuda_outer_product_workspace(rows, L, A, Cz, dt, workspace);
+  int64_t opm_scratch(int64_t rows, int64_t S, int64_t L, int64_t A, int64_t Cz) const {
+    return workspace <= 0 ? 0 : cuda_outer_product_workspace(rows, S, L, A, Cz, dt, workspace);
   }
   static std::vector<MemoryItem> with(std::vector<MemoryItem> items, const std::vector<MemoryItem>& more) {
     items.insert(items.end(), more.begin(), more.end());
@@ -85,7 +85,7 @@ struct Planner {
     const int64_t n = chunk_length(chunks.msa_rows, S);
     const int64_t projections = 2 * S * L * c_opm * dt;
     const int64_t normed = n * L * C * dt;
-    const int64_t norm = L * L * kF32 + opm_scratch(chunk_length(chunks.opm_rows, L), L, c_opm, cz);
+    const int64_t norm = L * L * kF32 + opm_scratch(chunk_length(chunks.opm_rows, L), S, L, c_opm, cz);
     return {{"outer product mean left, right", projections},
             {normed > norm ? "outer product mean normed MSA rows" : "outer product mean norm (and CUDA workspace)",
              std::max(normed, norm)}};
@@ -203,10 +203,12 @@ int64_t cuda_triangle_product_workspace(int64_t rows, int64_t L, int64_t C, int6
   return workspace_rows(rows, L * C * kF32, workspace) * L * C * kF32;
 }
 
-int64_t cuda_outer_product_workspace(int64_t rows, int64_t L, int64_t A, int64_t Cz, int64_t dtype_bytes,
-                                     int64_t workspace) {
-  auto bytes = [&](int64_t r) { return 2 * align256(r * L * A * A * dtype_bytes) + r * L * Cz * kF32; };
-  return bytes(workspace_rows(rows, bytes(1), workspace));
+int64_t cuda_outer_product_workspace(int64_t rows, int64_t S, int64_t L, int64_t A, int64_t Cz,
+                                     int64_t dtype_bytes, int64_t workspace) {
+  // right transposed [S, A, L] whatever the rows, then per row the outer products and the projected result.
+  const int64_t fixed = align256(S * A * L * dtype_bytes);
+  auto bytes = [&](int64_t r) { return fixed + align256(r * L * A * A * dtype_bytes) + r * L * Cz * kF32; };
+  return bytes(workspace_rows(rows, bytes(1) - fixed, workspace - fixed));
 }
 
 int64_t MemoryStage::bytes() const { return total_bytes(items); }

@@ -57,24 +57,30 @@ void triangle_multiplication(runtime::ExecutionContext& ctx, const Scope& scope,
                           begin});
     });
   };
-  auto multiply = [&](const Tensor& left, const Tensor& right, int64_t row_begin, Tensor out) {
+  // Line 4 into out; with every channel at once (center_normalised) also line 5's center LayerNorm, from the
+  // products before they are rounded to the compute dtype.
+  auto multiply = [&](const Tensor& left, const Tensor& right, int64_t row_begin, Tensor out, bool center_normalised) {
     backend::TriangleMultiplyArgs args;
     args.left = left;
     args.right = right;
     args.out = out;
     args.row_begin = row_begin;
     args.direction = dir;
+    if (center_normalised) {
+      args.center_scale = ln_center["scale"];
+      args.center_offset = ln_center["offset"];
+    }
     be.triangle_multiply(args);
   };
-  // Line 5 for a block of output rows whose line-4 result t [rows, L, c] is ready: center LayerNorm, output
-  // projection, gated by the still unmodified input rows, added into the pair.
-  auto update_rows = [&](int64_t begin, int64_t end, Tensor& t) {
+  // Line 5 for a block of output rows whose line-4 result t [rows, L, c] is ready (center-normalised or not):
+  // center LayerNorm, output projection, gated by the still unmodified input rows, added into the pair.
+  auto update_rows = [&](int64_t begin, int64_t end, Tensor& t, bool center_normalised) {
     Tensor part = pair.slice(0, begin, end);
     Tensor x = be.empty({end - begin, L, cz}, dt);
     be.layer_norm(part, ln_scale, ln_offset, x);
     Tensor gate = be.empty({end - begin, L, cz}, dt);
     be.linear({x, gating["weights"], gating["bias"], gate});
-    be.layer_norm(t, ln_center["scale"], ln_center["offset"], t);
+    if (!center_normalised) be.layer_norm(t, ln_center["scale"], ln_center["offset"], t);
     Tensor update = x;  // the normed input is no longer needed: reuse its buffer
     be.linear({t, out_proj["weights"], out_proj["bias"], update});
     be.gated_add(part, update, gate);  // pair += update * sigmoid(gate)
@@ -86,8 +92,8 @@ void triangle_multiplication(runtime::ExecutionContext& ctx, const Scope& scope,
     project_block(0, c, left, right);
     runtime::for_each_chunk(L, chunk, [&](int64_t begin, int64_t end) {
       Tensor t = be.empty({end - begin, L, c}, dt);
-      multiply(left, right, begin, t);
-      update_rows(begin, end, t);
+      multiply(left, right, begin, t, true);
+      update_rows(begin, end, t, true);
     });
     return;
   }
@@ -97,11 +103,11 @@ void triangle_multiplication(runtime::ExecutionContext& ctx, const Scope& scope,
   runtime::for_each_chunk(c, block, [&](int64_t c0, int64_t c1) {
     Tensor left = be.empty({c1 - c0, L, L}, dt), right = be.empty({c1 - c0, L, L}, dt);
     project_block(c0, c1, left, right);
-    multiply(left, right, 0, t.slice(2, c0, c1));
+    multiply(left, right, 0, t.slice(2, c0, c1), false);
   });
   runtime::for_each_chunk(L, chunk, [&](int64_t begin, int64_t end) {
     Tensor rows = t.slice(0, begin, end);
-    update_rows(begin, end, rows);
+    update_rows(begin, end, rows, false);
   });
 }
 

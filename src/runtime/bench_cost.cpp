@@ -88,7 +88,9 @@ OpCost triangle_multiply_cost(const backend::TriangleMultiplyArgs& a) {
   const double C = static_cast<double>(a.left.size(0)), L = static_cast<double>(a.left.size(1));
   const double R = static_cast<double>(a.out.size(0));
   const double es = static_cast<double>(core::dtype_size(a.left.dtype()));
-  return {2.0 * C * R * L * L, es * (C * R * L + C * L * L) + tensor_bytes(a.out)};
+  // The fused center LayerNorm counts as layer_norm_cost does (8 per element); it moves no extra bytes.
+  const double norm_flops = a.center_scale.defined() ? 8.0 * num(a.out) : 0.0;
+  return {2.0 * C * R * L * L + norm_flops, es * (C * R * L + C * L * L) + tensor_bytes(a.out)};
 }
 
 OpCost gated_transpose_cost(const backend::GatedTransposeArgs& a) {

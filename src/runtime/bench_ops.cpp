@@ -186,10 +186,10 @@ OpCase triangle_case(int64_t L, int64_t C, bool outgoing) {
   c.out = {L, L, C};
   const auto dir = outgoing ? backend::TriangleDirection::Outgoing : backend::TriangleDirection::Incoming;
   c.run = [dir](Backend& be, const std::vector<Tensor>& d, Tensor& out) {
-    be.triangle_multiply({d[0], d[1], out, 0, dir});
+    be.triangle_multiply({d[0], d[1], out, 0, dir, {}, {}});
   };
   c.cost = [dir](const std::vector<Tensor>& d, const Tensor& out) {
-    return triangle_multiply_cost({d[0], d[1], out, 0, dir});
+    return triangle_multiply_cost({d[0], d[1], out, 0, dir, {}, {}});
   };
   c.units = L * L;
   c.check = [outgoing](const std::vector<Tensor>& h, const float* out, int64_t u, Checker& chk) {

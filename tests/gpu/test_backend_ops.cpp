@@ -394,7 +394,9 @@ void add_triangle_cases(std::vector<OpCase>& cs) {
   for (auto dir : {backend::TriangleDirection::Outgoing, backend::TriangleDirection::Incoming}) {
     const std::string d = dir == backend::TriangleDirection::Outgoing ? "outgoing" : "incoming";
     auto run = [dir](int64_t row_begin) {
-      return [dir, row_begin](Backend& be, Views& v) { be.triangle_multiply({v[0], v[1], v[2], row_begin, dir}); };
+      return [dir, row_begin](Backend& be, Views& v) {
+        be.triangle_multiply({v[0], v[1], v[2], row_begin, dir, {}, {}});
+      };
     };
     cs.push_back({"triangle_" + d + "_full",
                   [] { return std::vector<Arg>{in(rnd({5, 13, 13})), in(rnd({5, 13, 13})), out(rnd({13, 13, 5}))}; },
@@ -414,6 +416,25 @@ void add_triangle_cases(std::vector<OpCase>& cs) {
     cs.push_back({"triangle_" + d + "_L1",
                   [] { return std::vector<Arg>{in(rnd({3, 1, 1})), in(rnd({3, 1, 1})), out(rnd({1, 1, 3}))}; },
                   run(0)});
+    // With the center LayerNorm fused: packets of 8 channels into strided rows, odd channels (element path),
+    // sub-blocks of rows (small workspace), and channels past one block's shared memory (normalised afterwards).
+    auto run_normed = [dir](int64_t row_begin) {
+      return [dir, row_begin](Backend& be, Views& v) {
+        be.triangle_multiply({v[0], v[1], v[2], row_begin, dir, v[3], v[4]});
+      };
+    };
+    auto normed = [](int64_t C, int64_t L, int64_t rows, int64_t pad) {
+      return [=] {
+        return std::vector<Arg>{in(rnd({C, L, L})), in(rnd({C, L, L})),
+                                out(rnd({rows, L, C + pad}), [C](const Tensor& t) { return t.slice(2, 0, C); }),
+                                in32(rnd({C})), in32(rnd({C}))};
+      };
+    };
+    cs.push_back({"triangle_" + d + "_center_norm_packets", normed(16, 37, 11, 8), run_normed(5)});
+    cs.push_back({"triangle_" + d + "_center_norm_odd_channels", normed(5, 13, 13, 3), run_normed(0)});
+    cs.push_back({"triangle_" + d + "_center_norm_chunked", normed(24, 19, 9, 0), run_normed(7), 1e-5,
+                  3 * 19 * 24 * sizeof(float) + 4});
+    cs.push_back({"triangle_" + d + "_center_norm_wide", normed(400, 6, 4, 0), run_normed(1)});
   }
 }
 

@@ -33,12 +33,14 @@ TEST(WorkspacePlan, TriangleProductMatchesTheKernelsChunking) {
 }
 
 TEST(WorkspacePlan, OuterProductMeanMatchesTheKernelsChunking) {
-  for (const auto& [rows, L, A, Cz, budget] : std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>>{
-           {2048, 2048, 32, 128, int64_t{256} << 20}, {8, 1200, 32, 128, int64_t{256} << 20},
-           {1024, 10000, 32, 128, int64_t{256} << 20}, {13, 77, 6, 16, 50000}, {3, 5, 3, 7, 1}}) {
+  for (const auto& [rows, S, L, A, Cz, budget] :
+       std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>>{
+           {2048, 512, 2048, 32, 128, int64_t{256} << 20}, {8, 1024, 1200, 32, 128, int64_t{256} << 20},
+           {1024, 512, 10000, 32, 128, int64_t{256} << 20}, {13, 5, 77, 6, 16, 50000}, {3, 2, 5, 3, 7, 1}}) {
     for (const auto type : {kernels::ElemType::F32, kernels::ElemType::BF16}) {
       kernels::OuterProductMeanParams p;
       p.rows = rows;
+      p.S = S;
       p.L = L;
       p.A = p.Bc = A;
       p.Cz = Cz;
@@ -46,8 +48,8 @@ TEST(WorkspacePlan, OuterProductMeanMatchesTheKernelsChunking) {
       const int64_t chunk = kernels::outer_product_mean_chunk_rows(p, static_cast<size_t>(budget));
       const auto want = static_cast<int64_t>(kernels::outer_product_mean_workspace_bytes(p, chunk));
       const int64_t dtype_bytes = type == kernels::ElemType::BF16 ? 2 : 4;
-      EXPECT_EQ(model::cuda_outer_product_workspace(rows, L, A, Cz, dtype_bytes, budget), want)
-          << "rows " << rows << ", L " << L << ", A " << A << ", Cz " << Cz << ", budget " << budget << ", "
+      EXPECT_EQ(model::cuda_outer_product_workspace(rows, S, L, A, Cz, dtype_bytes, budget), want)
+          << "rows " << rows << ", S " << S << ", L " << L << ", A " << A << ", Cz " << Cz << ", budget " << budget << ", "
           << dtype_bytes << "-byte elements";
     }
   }

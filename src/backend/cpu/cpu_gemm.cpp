@@ -121,6 +121,12 @@ void CpuBackend::triangle_multiply(const TriangleMultiplyArgs& a) {
         for (int64_t j = 0; j < L; ++j) mo.row(i * L + j)[c] = tmp[i * L + j];
     }
   }
+  AXF_CHECK(a.center_scale.defined() == a.center_offset.defined(),
+            "triangle_multiply: the center LayerNorm needs both scale and offset");
+  if (a.center_scale.defined()) {
+    Tensor out = a.out;
+    layer_norm(out, a.center_scale, a.center_offset, out, a.center_eps);
+  }
 }
 
 void CpuBackend::outer_product_mean(const OuterProductMeanArgs& a) {

@@ -198,6 +198,13 @@ void CudaBackend::triangle_multiply(const TriangleMultiplyArgs& a) {
   p.out_rows = rows_of(a.out, "triangle_multiply out");
   p.out = a.out.raw_data();
   p.out_type = elem_type(a.out.dtype());
+  AXF_CHECK(a.center_scale.defined() == a.center_offset.defined(),
+            "triangle_multiply: the center LayerNorm needs both scale and offset");
+  if (a.center_scale.defined()) {
+    p.ln_scale = dense_vector(a.center_scale, C, "triangle_multiply center LayerNorm scale");
+    p.ln_offset = dense_vector(a.center_offset, C, "triangle_multiply center LayerNorm offset");
+    p.ln_eps = a.center_eps;
+  }
   if (rows == 0 || L == 0 || C == 0) return;
   activate();
   const int64_t chunk = kernels::triangle_multiply_chunk_rows(p, workspace_budget_);

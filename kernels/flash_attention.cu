@@ -381,6 +381,11 @@ struct Bf16Tile {
   static constexpr size_t kStageBytes = kBiasOffset + kRows * kBiasStride * sizeof(BiasT);
   static constexpr size_t kSmemBytes = kStages * kStageBytes;
   static constexpr int kNv = DK / 8;  // n-blocks of output columns
+  // The q tile (bf16, kStride per row) goes through the second stage, O / l (fp32, kOutStride per row) through the
+  // stages after the loop: both fit the stages of the bias-free kernel.
+  static constexpr int kOutStride = DK + 4;
+  static_assert(kRows * kStride * sizeof(uint16_t) <= kBiasOffset, "the q tile must fit one stage");
+  static_assert(kRows * kOutStride * sizeof(float) <= kStages * kBiasOffset, "O / l must fit the stages");
   // Blocks per SM the registers must allow (more warps against the latency of the softmax between the two
   // products). One slab, measured on an H100 at L=1024 (Nsight Compute): 5 blocks (95 registers) made head dim 16
   // (the extra-MSA row attention) 9% faster and the bias-free head dim 32 (MSA column attention, whose stages hold
@@ -421,9 +426,16 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* 
 
 // Bias tiles travel with the key/value tiles: cp.async into shared memory one tile ahead (16-byte copies when
 // the bias rows allow them), read back in the accumulator layout. BiasT: uint16_t (bf16 bits), float or NoBias.
+// Which tensors the bf16 kernel moves in 16-byte pieces (aligned bases, head dims and strides multiples of 8):
+// K/V tiles, bias tiles, the q tile (through shared memory, then ldmatrix), the gate and the output (O / l staged in
+// shared memory, then one 16-byte gate read and output write per 8 columns). Otherwise element by element.
+struct Bf16Vectors {
+  bool kv = false, bias = false, q = false, out = false;
+};
+
 template <int DK, class BiasT, int MT>
 __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
-    flash_attention_bf16(const FlashAttentionParams p, int n_qtiles, bool kv_vec, bool bias_vec) {
+    flash_attention_bf16(const FlashAttentionParams p, int n_qtiles, Bf16Vectors vec) {
   using T = Bf16Tile<DK, BiasT, MT>;
   extern __shared__ float4 smem_f4[];
   char* const smem = reinterpret_cast<char*>(smem_f4);
@@ -465,7 +477,7 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
     uint16_t* const Vs = Ks + T::kKVElems;
     float* const Ms = reinterpret_cast<float*>(Vs + T::kKVElems);
     const int k0 = tile * kBN, nk = min(kBN, K - k0);
-    if (kv_vec) {  // 16-byte chunks of 8 head dims
+    if (vec.kv) {  // 16-byte chunks of 8 head dims
       const uint16_t* const kt = k_share + k0 * p.k_s1;
       const uint16_t* const vt = v_share + k0 * p.v_s1;
 #pragma unroll
@@ -488,7 +500,7 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
     if (mask && tid < kBN) cp_async_4(Ms + tid, tid < nk ? mask + (k0 + tid) * p.mask_s1 : mask, tid < nk);
     if constexpr (T::kHasBias) {
       BiasT* const Bs = reinterpret_cast<BiasT*>(reinterpret_cast<char*>(Ks) + T::kBiasOffset);
-      if (bias_vec && nk == kBN) {
+      if (vec.bias && nk == kBN) {
 #pragma unroll
         for (int it = 0; it < T::kRows * kBN / kBiasChunk / kThreads; ++it) {
           const int r = b_r0 + it * kBiasRowStep;
@@ -506,21 +518,49 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
   };
 
   load_tile(0);
-  // scale q as A fragments, straight from global memory: qa[mt][ks] covers head dims 16 ks .. 16 ks + 15. The
-  // scale is applied to q and rounded to bf16 once, as AlphaFold scales q before its logits einsum.
+  // scale q as A fragments: qa[mt][ks] covers head dims 16 ks .. 16 ks + 15. The scale is applied to q and rounded
+  // to bf16 once, as AlphaFold scales q before its logits einsum.
   uint32_t qa[MT][DK / 16][4];
+  auto scaled = [&](uint16_t x, int c) { return c < D ? float_to_bf16_bits(bf16_bits_to_float(x) * p.scale) : 0u; };
+  if (vec.q) {
+    // The q tile in 16-byte copies into the second stage (free until tile 1 loads; zeros past the rows and head
+    // dims), then ldmatrix in the A-fragment layout.
+    uint16_t* const Qs = stage(1);
+    constexpr int kChunks = DK / 8;
+    for (int e = tid; e < T::kRows * kChunks; e += kThreads) {
+      const int r = e / kChunks, c = (e % kChunks) * 8;
+      const bool ok = r < bc.rows && c < D;
+      cp_async_16(Qs + r * T::kStride + c, ok ? q + r * p.q_s1 + c : q, ok);
+    }
+    cp_async_commit();
+    cp_async_wait<0>();
+    __syncthreads();
 #pragma unroll
-  for (int mt = 0; mt < MT; ++mt)
+    for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-    for (int ks = 0; ks < DK / 16; ++ks)
+      for (int ks = 0; ks < DK / 16; ++ks) {
+        ldmatrix_x4(qa[mt][ks], Qs + (mt * kBM + warp * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * T::kStride +
+                                    ks * 16 + (lane >> 4) * 8);
 #pragma unroll
-      for (int reg = 0; reg < 4; ++reg) {
-        const int r = row(mt) + (reg & 1) * 8, c = ks * 16 + (reg >> 1) * 8 + 2 * t;
-        const uint16_t* const qr = q + min(r, bc.rows - 1) * p.q_s1;
-        const uint32_t lo = c < D ? float_to_bf16_bits(bf16_bits_to_float(qr[c]) * p.scale) : 0u;
-        const uint32_t hi = c + 1 < D ? float_to_bf16_bits(bf16_bits_to_float(qr[c + 1]) * p.scale) : 0u;
-        qa[mt][ks][reg] = lo | (hi << 16);
+        for (int reg = 0; reg < 4; ++reg) {
+          const int c = ks * 16 + (reg >> 1) * 8 + 2 * t;
+          qa[mt][ks][reg] = scaled(static_cast<uint16_t>(qa[mt][ks][reg] & 0xffffu), c) |
+                            (scaled(static_cast<uint16_t>(qa[mt][ks][reg] >> 16), c + 1) << 16);
+        }
       }
+    __syncthreads();  // the second stage is free for tile 1
+  } else {
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+      for (int ks = 0; ks < DK / 16; ++ks)
+#pragma unroll
+        for (int reg = 0; reg < 4; ++reg) {
+          const int r = row(mt) + (reg & 1) * 8, c = ks * 16 + (reg >> 1) * 8 + 2 * t;
+          const uint16_t* const qr = q + min(r, bc.rows - 1) * p.q_s1;
+          qa[mt][ks][reg] = scaled(c < D ? qr[c] : uint16_t{0}, c) | (scaled(c + 1 < D ? qr[c + 1] : uint16_t{0}, c + 1) << 16);
+        }
+  }
   float o[MT][T::kNv][4] = {};
   // m: the running maximum of rows row(mt) and row(mt) + 8; l: their running sums in the accumulator layout of one
   // n-block (every column holds the row's sum: l[mt][0] and l[mt][2]).
@@ -675,6 +715,43 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
       p.gate ? static_cast<const uint16_t*>(p.gate) + bc.b * p.gate_s0 + bc.q0 * p.gate_s1 + bc.h * p.gate_s2
              : nullptr;
   uint16_t* const out = static_cast<uint16_t*>(p.out) + bc.b * p.out_s0 + bc.q0 * p.out_s1 + bc.h * p.out_s2;
+  if (vec.out) {
+    // O / l into shared memory (fp32, rows padded by 16 bytes; the stages are free after the loop's last barrier),
+    // then per 8 columns one 16-byte gate read and one 16-byte output write.
+    float* const Os = reinterpret_cast<float*>(smem);
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+      for (int hr = 0; hr < 2; ++hr) {
+        const float inv = 1.0f / l[mt][2 * hr];
+        float* const orow = Os + (row(mt) + 8 * hr) * T::kOutStride;
+#pragma unroll
+        for (int nv = 0; nv < T::kNv; ++nv)
+          *reinterpret_cast<float2*>(orow + nv * 8 + 2 * t) =
+              make_float2(o[mt][nv][2 * hr] * inv, o[mt][nv][2 * hr + 1] * inv);
+      }
+    __syncthreads();
+    constexpr int kChunks = DK / 8;
+    for (int e = tid; e < T::kRows * kChunks; e += kThreads) {
+      const int r = e / kChunks, c = (e % kChunks) * 8;
+      if (r >= bc.rows || c >= Dv) continue;
+      const float4 lo = *reinterpret_cast<const float4*>(Os + r * T::kOutStride + c);
+      const float4 hi = *reinterpret_cast<const float4*>(Os + r * T::kOutStride + c + 4);
+      float x[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
+      if (gate) {
+        const uint4 gv = *reinterpret_cast<const uint4*>(gate + r * p.gate_s1 + c);
+        const uint32_t gw[4] = {gv.x, gv.y, gv.z, gv.w};
+#pragma unroll
+        for (int k = 0; k < 8; ++k)
+          x[k] *= sigmoid(bf16_bits_to_float(static_cast<uint16_t>(k & 1 ? gw[k / 2] >> 16 : gw[k / 2] & 0xffffu)));
+      }
+      uint32_t w[4];
+#pragma unroll
+      for (int k = 0; k < 4; ++k) w[k] = uint32_t{float_to_bf16_bits(x[2 * k])} | (uint32_t{float_to_bf16_bits(x[2 * k + 1])} << 16);
+      *reinterpret_cast<uint4*>(out + r * p.out_s1 + c) = make_uint4(w[0], w[1], w[2], w[3]);
+    }
+    return;
+  }
 #pragma unroll
   for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
@@ -715,14 +792,21 @@ void head_dim_switch(int64_t dh, F&& f) {
 
 int64_t query_tiles(const FlashAttentionParams& p, int tile_rows) { return (p.Q + tile_rows - 1) / tile_rows; }
 
-template <typename Kernel>
-void launch(Kernel kernel, size_t smem, const FlashAttentionParams& p, bool vec_a, bool vec_b, cudaStream_t stream,
-            const char* what, int tile_rows = kBM) {
+// Launches kernel(p, n_qtiles, flags...) over every (batch, head, query tile).
+template <typename Kernel, typename... Flags>
+void launch(Kernel kernel, size_t smem, const FlashAttentionParams& p, cudaStream_t stream, const char* what,
+            int tile_rows, Flags... flags) {
   const int64_t n_qtiles = query_tiles(p, tile_rows), blocks = n_qtiles * p.H * p.B;
   AXF_CHECK(blocks <= INT32_MAX, "flash attention: ", blocks, " blocks exceed the grid limit");
   AXF_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
-  kernel<<<static_cast<unsigned>(blocks), kThreads, smem, stream>>>(p, static_cast<int>(n_qtiles), vec_a, vec_b);
+  kernel<<<static_cast<unsigned>(blocks), kThreads, smem, stream>>>(p, static_cast<int>(n_qtiles), flags...);
   AXF_CUDA_CHECK_LAUNCH(what);
+}
+
+// Whether every row a block reads or writes at base + (b s0 + q s1 + h s2) + c, c a multiple of 8, is 16-byte
+// aligned.
+bool rows_in_packets(const void* base, int64_t s0, int64_t s1, int64_t s2) {
+  return aligned(base, 16) && s0 % 8 == 0 && s1 % 8 == 0 && s2 % 8 == 0;
 }
 
 // Slabs of 64 query rows per bf16 block: two with a bias, one without, unless AXF_FLASH_SLABS=1 or 2 says (read
@@ -757,16 +841,19 @@ void launch_flash_attention(const FlashAttentionParams& p, cudaStream_t stream) 
     const bool bias_vec = p.bias && aligned(p.bias, 16) && p.bias_s2 == 1 && p.bias_s0 % 4 == 0 && p.bias_s1 % 4 == 0;
     head_dim_switch<8>(dh, [&](auto c) {
       constexpr int DH = decltype(c)::value;
-      launch(flash_attention_f32<DH>, F32Tile<DH>::kSmemBytes, p, v_vec, bias_vec, stream, "flash_attention_f32");
+      launch(flash_attention_f32<DH>, F32Tile<DH>::kSmemBytes, p, stream, "flash_attention_f32", kBM, v_vec, bias_vec);
     });
   } else {
-    const bool kv_vec = aligned(p.k, 16) && aligned(p.v, 16) && p.D % 8 == 0 && p.Dv % 8 == 0 && p.k_s0 % 8 == 0 &&
-                        p.k_s1 % 8 == 0 && p.k_s2 % 8 == 0 && p.v_s0 % 8 == 0 && p.v_s1 % 8 == 0 && p.v_s2 % 8 == 0;
+    Bf16Vectors vec;
+    vec.kv = p.D % 8 == 0 && p.Dv % 8 == 0 && rows_in_packets(p.k, p.k_s0, p.k_s1, p.k_s2) &&
+             rows_in_packets(p.v, p.v_s0, p.v_s1, p.v_s2);
+    vec.q = p.D % 8 == 0 && rows_in_packets(p.q, p.q_s0, p.q_s1, p.q_s2);
+    vec.out = p.Dv % 8 == 0 && rows_in_packets(p.out, p.out_s0, p.out_s1, p.out_s2) &&
+              (!p.gate || rows_in_packets(p.gate, p.gate_s0, p.gate_s1, p.gate_s2));
     // 16-byte bias copies: aligned base, dense keys, row and head strides multiples of 16 bytes.
     const bool bias_bf16 = p.bias_dtype == ElemType::BF16;
     const int64_t chunk = bias_bf16 ? 8 : 4;
-    const bool bias_vec = p.bias && aligned(p.bias, 16) && p.bias_s2 == 1 && p.bias_s0 % chunk == 0 &&
-                          p.bias_s1 % chunk == 0;
+    vec.bias = p.bias && aligned(p.bias, 16) && p.bias_s2 == 1 && p.bias_s0 % chunk == 0 && p.bias_s1 % chunk == 0;
     const int slabs = flash_slabs(p.bias != nullptr);
     head_dim_switch<16>(dh, [&](auto c) {
       constexpr int DK = decltype(c)::value;
@@ -775,8 +862,7 @@ void launch_flash_attention(const FlashAttentionParams& p, cudaStream_t stream) 
         constexpr int MT = decltype(mt)::value;
         using T = Bf16Tile<DK, BiasT, MT>;
         const size_t smem = T::kHasBias ? T::kSmemBytes : kStages * T::kBiasOffset;
-        launch(flash_attention_bf16<DK, BiasT, MT>, smem, p, kv_vec, bias_vec, stream, "flash_attention_bf16",
-               T::kRows);
+        launch(flash_attention_bf16<DK, BiasT, MT>, smem, p, stream, "flash_attention_bf16", T::kRows, vec);
       };
       auto with_slabs = [&](auto mt) {
         if (!p.bias) {

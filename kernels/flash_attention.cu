@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "backend/cuda/cuda_check.h"
+#include "kernels/mma_sm80.cuh"
 #include "kernels/rows.cuh"
 
 namespace axf::kernels {
@@ -27,27 +28,6 @@ __device__ __forceinline__ float exp2_approx(float x) {
   float y;
   asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
   return y;
-}
-
-__device__ __forceinline__ uint32_t smem_addr(const void* p) {
-  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
-
-// Global -> shared copies that skip the registers; with valid == false nothing is read and zeros are written
-// (src-size 0), which pads tails and head dims below the template's.
-__device__ __forceinline__ void cp_async_4(void* dst, const void* src, bool valid) {
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "r"(valid ? 4 : 0)
-               : "memory");
-}
-__device__ __forceinline__ void cp_async_16(void* dst, const void* src, bool valid) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src),
-               "r"(valid ? 16 : 0)
-               : "memory");
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
 }
 
 __device__ __forceinline__ float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
@@ -398,32 +378,6 @@ struct Bf16Tile {
   static_assert(kBiasOffset % 16 == 0, "the bias tile must start 16-byte aligned");
 };
 
-__device__ __forceinline__ void mma_bf16_16816(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-// d = a b with a zero accumulator (the C operand is the zero register: no moves to clear d first).
-__device__ __forceinline__ void mma_bf16_16816_zero(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%10,%10,%10,%10};\n"
-      : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1), "f"(0.f));
-}
-__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* p) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(smem_addr(p))
-               : "memory");
-}
-__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* p) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(smem_addr(p))
-               : "memory");
-}
-
 // Bias tiles travel with the key/value tiles: cp.async into shared memory one tile ahead (16-byte copies when
 // the bias rows allow them), read back in the accumulator layout. BiasT: uint16_t (bf16 bits), float or NoBias.
 // Which tensors the bf16 kernel moves in 16-byte pieces (aligned bases, head dims and strides multiples of 8):
@@ -471,6 +425,12 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
   const int b_r0 = tid / (kBN / kBiasChunk), b_c0 = (tid % (kBN / kBiasChunk)) * kBiasChunk;
   const BiasT* const b_share = bias ? bias + b_r0 * p.bias_s1 + b_c0 : nullptr;
   const int64_t b_step = kBiasRowStep * p.bias_s1;
+  // Where this thread's share of the next tile starts: load_tile takes the tiles in order, so these advance by one
+  // tile per call (a pointer increment each, rather than 64-bit offset arithmetic per tile).
+  const uint16_t* k_next = k_share;
+  const uint16_t* v_next = v_share;
+  const BiasT* b_next = b_share;
+  const int64_t k_tile_step = kBN * p.k_s1, v_tile_step = kBN * p.v_s1;
 
   auto load_tile = [&](int tile) {
     uint16_t* const Ks = stage(tile);
@@ -478,15 +438,15 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
     float* const Ms = reinterpret_cast<float*>(Vs + T::kKVElems);
     const int k0 = tile * kBN, nk = min(kBN, K - k0);
     if (vec.kv) {  // 16-byte chunks of 8 head dims
-      const uint16_t* const kt = k_share + k0 * p.k_s1;
-      const uint16_t* const vt = v_share + k0 * p.v_s1;
 #pragma unroll
       for (int it = 0; it < kBN * DK / 8 / kThreads; ++it) {
         const int j = kv_j0 + it * kKvRowStep, dst = j * T::kStride + kv_c0;
         const bool okk = j < nk && k_cols_ok, okv = j < nk && v_cols_ok;
-        cp_async_16(Ks + dst, okk ? kt + it * k_step : k, okk);
-        cp_async_16(Vs + dst, okv ? vt + it * v_step : v, okv);
+        cp_async_16(Ks + dst, okk ? k_next + it * k_step : k, okk);
+        cp_async_16(Vs + dst, okv ? v_next + it * v_step : v, okv);
       }
+      k_next += k_tile_step;
+      v_next += v_tile_step;
     } else {  // odd head dims or unaligned views: element by element through registers
       const uint16_t* const kt = k + k0 * p.k_s1;
       const uint16_t* const vt = v + k0 * p.v_s1;
@@ -505,8 +465,9 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
         for (int it = 0; it < T::kRows * kBN / kBiasChunk / kThreads; ++it) {
           const int r = b_r0 + it * kBiasRowStep;
           const bool ok = r < bc.rows;
-          cp_async_16(Bs + r * T::kBiasStride + b_c0, ok ? b_share + k0 + it * b_step : bias, ok);
+          cp_async_16(Bs + r * T::kBiasStride + b_c0, ok ? b_next + it * b_step : bias, ok);
         }
+        b_next += kBN;  // keys are dense in the vector path
       } else {  // the last partial tile or unaligned views: element by element (zeros past the ends)
         for (int e = tid; e < T::kRows * kBN; e += kThreads) {
           const int r = e / kBN, c = e % kBN;

@@ -17,6 +17,19 @@ void Backend::upload_to(const Tensor& host, Tensor& device_dst) {
   copy(upload(host), device_dst);
 }
 
+void Backend::triangle_gated_output(const TriangleGatedOutputArgs& a) {
+  AXF_CHECK(a.pair.ndim() >= 1 && a.t.ndim() == a.pair.ndim(), "triangle_gated_output: pair ", a.pair.describe(),
+            " and t ", a.t.describe(), " must be rows of the same leading shape");
+  Tensor pair = a.pair;
+  Tensor x = empty(a.pair.shape(), a.t.dtype());
+  layer_norm(pair, a.ln_scale, a.ln_offset, x, a.eps);
+  Tensor gate = empty(a.pair.shape(), a.t.dtype());
+  linear({x, a.gating_w, a.gating_b, gate});
+  Tensor update = x;  // the normed rows are no longer needed: reuse their buffer
+  linear({a.t, a.output_w, a.output_b, update});
+  gated_add(pair, update, gate);
+}
+
 void check_upload_target(const Tensor& host, const Tensor& device_dst, core::Device device) {
   AXF_CHECK(host.defined() && host.device() == core::Device::CPU && device_dst.defined() &&
                 device_dst.device() == device && device_dst.is_contiguous() && device_dst.shape() == host.shape() &&

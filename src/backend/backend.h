@@ -93,6 +93,18 @@ struct TriangleMultiplyArgs {
   float center_eps = 1e-5f;
 };
 
+// Triangle multiplicative update, line 5 of Suppl. Alg. 11/12 after the center LayerNorm, for rows of the pair:
+//   pair[r,:] += sigmoid(LayerNorm(pair[r,:]) @ gating_w + gating_b) * (t[r,:] @ output_w + output_b)
+// with the module's input LayerNorm (ln_scale, ln_offset, eps) of the rows before the update.
+struct TriangleGatedOutputArgs {
+  Tensor pair;  // [..., c_z] rows (updated in place)
+  Tensor t;     // [..., c] rows, the same leading shape (the center-normalised line-4 result)
+  Tensor ln_scale, ln_offset;  // [c_z]
+  Tensor gating_w, gating_b;   // [c_z, c_z], [c_z]
+  Tensor output_w, output_b;   // [c, c_z], [c_z]
+  float eps = 1e-5f;
+};
+
 // Outer product mean core (Suppl. Alg. 10 lines 2-4, AlphaFold's order: bias before the mask normalisation):
 //   out[i,j,:] (+)= (sum_{a,b} (sum_s left[s,i,a] * right[s,j,b]) * w[a,b,:] + bias) / (eps + norm[i,j])
 // for output rows i in [row_begin, row_begin + out.size(0)); norm[i,j] = sum_s mask[s,i] mask[s,j] is given
@@ -277,6 +289,8 @@ class Backend {
   virtual void attention_normalize(const Tensor& acc, const Tensor& l, Tensor& out) = 0;
   virtual void triangle_multiply(const TriangleMultiplyArgs& args) = 0;
   virtual void gated_transpose(const GatedTransposeArgs& args) = 0;
+  // The default runs it as LayerNorm, two linear layers and gated_add (compute-dtype temporaries of the rows).
+  virtual void triangle_gated_output(const TriangleGatedOutputArgs& args);
   // Input features (argument structs above). The CPU and CUDA backends compute them in place (the counting wrapper
   // forwards); the defaults (backend/feature_ops.cpp) build them on the host from downloaded inputs and use the ops
   // above, for a backend without kernels for them.

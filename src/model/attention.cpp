@@ -84,7 +84,17 @@ void gated_attention_add(runtime::ExecutionContext& ctx, const Scope& scope, con
                  gate.reshape({B, Q, H * vd})});
     }
   }
-  Tensor out = be.empty({B, Q, H, vd}, dt);
+  // A residual whose transpose is rows (the MSA columns, the ending node's transposed pair, unchunked) gets the
+  // attention output in its own memory order, [Q, B, H, vd]: the output projection then accumulates into the
+  // residual's rows in place, with no contiguous update and no strided add.
+  Tensor residual_rows = residual;
+  bool transposed = false;
+  int64_t rows = 0, row_stride = 0;
+  if (!residual.as_rows(&rows, &row_stride) && residual.transpose(0, 1).as_rows(&rows, &row_stride)) {
+    residual_rows = residual.transpose(0, 1);
+    transposed = true;
+  }
+  Tensor out_buffer = transposed ? be.empty({Q, B, H, vd}, dt) : be.empty({B, Q, H, vd}, dt);
   backend::AttentionArgs args;
   args.q = q;
   args.k = k;
@@ -92,12 +102,12 @@ void gated_attention_add(runtime::ExecutionContext& ctx, const Scope& scope, con
   args.key_mask = in.key_mask;
   args.bias = in.bias;
   args.gate = gate;
-  args.out = out;
+  args.out = transposed ? out_buffer.transpose(0, 1) : out_buffer;
   args.scale = 1.0f / std::sqrt(static_cast<float>(kd));
   be.attention(args);
 
-  add_projection(ctx, out.reshape({B, Q, H * vd}), scope["output_w"].reshape({H * vd, c_out}), scope["output_b"],
-                 residual);
+  add_projection(ctx, out_buffer.reshape({out_buffer.size(0), out_buffer.size(1), H * vd}),
+                 scope["output_w"].reshape({H * vd, c_out}), scope["output_b"], residual_rows);
 }
 
 void global_attention_add(runtime::ExecutionContext& ctx, const Scope& scope, const AttentionConfig& cfg,

@@ -24,8 +24,8 @@ constexpr int64_t kF32 = 4;
 // The temporaries of the modules of one Evoformer-style block, at the run's chunk sizes and dtype, as the model
 // code allocates them (msa_attention.cpp, attention.cpp, transition.cpp, outer_product_mean.cpp,
 // triangle_multiplication.cpp, triangle_attention.cpp). Each function returns the items alive at the module's peak.
-// The output projections into strided views (MSA column attention, global column attention, the ending node's
-// triangle attention) go through a contiguous update in the compute dtype (attention.cpp). On CUDA (workspace > 0)
+// The output projections into strided views (MSA column attention and the ending node's triangle attention in
+// chunks, global column attention always) go through a contiguous update in the compute dtype (attention.cpp). On CUDA (workspace > 0)
 // also the backend's scratch inside the modules that take some (cuda_gemm.cpp): the op workspace of the triangle
 // product and the outer product mean, each as many rows as fit the workspace budget (triangle_multiply_chunk_rows,
 // outer_product_mean_chunk_rows). Attention runs in the flash kernels, which take none.
@@ -39,6 +39,10 @@ struct Planner {
   }
   int64_t triangle_product_scratch(int64_t rows, int64_t L, int64_t C) const {
     return workspace <= 0 ? 0 : cuda_triangle_product_workspace(rows, L, C, workspace);
+  }
+  // The CUDA backend's bf16 triangle multiplication updates the pair rows in one kernel (no normed rows or gate).
+  bool fused_triangle_output(int64_t cz, int64_t c) const {
+    return workspace > 0 && dt == 2 && cuda_fuses_triangle_output(cz, c);
   }
   int64_t opm_scratch(int64_t rows, int64_t S, int64_t L, int64_t A, int64_t Cz) const {
     return workspace <= 0 ? 0 : cuda_outer_product_workspace(rows, S, L, A, Cz, dt, workspace);
@@ -61,9 +65,10 @@ struct Planner {
 
   std::vector<MemoryItem> column_attention(int64_t S, int64_t L, int64_t C) const {
     const int64_t n = chunk_length(chunks.msa_columns, L);
-    return with({{"MSA column attention key mask", L * S * kF32},
-                 {"MSA column attention q_data, q, k, v, gate, out", 6 * n * S * C * dt}},
-                strided_update("MSA column attention out-projection", n * S, C));
+    // Unchunked, the output projection accumulates into the MSA rows in place (attention.cpp).
+    const std::vector<MemoryItem> items{{"MSA column attention key mask", L * S * kF32},
+                                        {"MSA column attention q_data, q, k, v, gate, out", 6 * n * S * C * dt}};
+    return n >= L ? items : with(items, strided_update("MSA column attention out-projection", n * S, C));
   }
 
   // Global column attention (Alg. 19): normed, k, v (one head), gate and the gated average.
@@ -94,7 +99,8 @@ struct Planner {
   std::vector<MemoryItem> triangle_multiplication(int64_t L, int64_t cz, int64_t c) const {
     const int64_t p = chunk_length(chunks.pair_rows, L), cb = chunk_length(chunks.triangle_channels, c);
     if (cb >= c) {
-      const int64_t project = p * L * (cz + 4 * c) * dt, update = p * L * (c + 2 * cz) * dt;
+      const int64_t project = p * L * (cz + 4 * c) * dt;
+      const int64_t update = p * L * (c + (fused_triangle_output(cz, c) ? 0 : 2 * cz)) * dt;
       const int64_t multiply = p * L * c * dt + triangle_product_scratch(p, L, c);
       const int64_t worst = std::max({project, update, multiply});
       return {{"triangle multiplication left, right [c, L, L]", 2 * c * L * L * dt},
@@ -104,7 +110,8 @@ struct Planner {
                worst}};
     }
     const int64_t blocks = 2 * cb * L * L * dt;
-    const int64_t project = blocks + p * L * (cz + 4 * cb) * dt, update = p * L * 2 * cz * dt;
+    const int64_t project = blocks + p * L * (cz + 4 * cb) * dt;
+    const int64_t update = fused_triangle_output(cz, c) ? 0 : p * L * 2 * cz * dt;
     const int64_t multiply = blocks + triangle_product_scratch(L, L, cb);
     const int64_t worst = std::max({project, update, multiply});
     return {{"triangle multiplication t [L, L, c]", L * L * c * dt},
@@ -124,8 +131,9 @@ struct Planner {
       items.push_back({"triangle attention normed rows, q, k, v, gate, out", 6 * p * L * cz * dt});
       items.push_back({"triangle attention key mask", p * L * kF32});
     }
-    // The ending node works on the transposed pair: its output projection's rows are strided.
-    return with(items, strided_update("triangle attention ending out-projection", p * L, cz));
+    // The ending node works on the transposed pair: in chunks of rows its output projection's rows are strided
+    // (unchunked, it accumulates into the pair's rows in place).
+    return p >= L ? items : with(items, strided_update("triangle attention ending out-projection", p * L, cz));
   }
 
   // The largest module of an Evoformer-style block over S rows of C channels and the pair.
@@ -198,6 +206,8 @@ int64_t workspace_rows(int64_t rows, int64_t per_row, int64_t workspace) {
 int64_t align256(int64_t bytes) { return (bytes + 255) / 256 * 256; }
 
 }  // namespace
+
+bool cuda_fuses_triangle_output(int64_t cz, int64_t c) { return (cz == 128 && c == 128) || (cz == 64 && c == 64); }
 
 int64_t cuda_triangle_product_workspace(int64_t rows, int64_t L, int64_t C, int64_t workspace) {
   return workspace_rows(rows, L * C * kF32, workspace) * L * C * kF32;

@@ -75,15 +75,17 @@ void triangle_multiplication(runtime::ExecutionContext& ctx, const Scope& scope,
   // Line 5 for a block of output rows whose line-4 result t [rows, L, c] is ready (center-normalised or not):
   // center LayerNorm, output projection, gated by the still unmodified input rows, added into the pair.
   auto update_rows = [&](int64_t begin, int64_t end, Tensor& t, bool center_normalised) {
-    Tensor part = pair.slice(0, begin, end);
-    Tensor x = be.empty({end - begin, L, cz}, dt);
-    be.layer_norm(part, ln_scale, ln_offset, x);
-    Tensor gate = be.empty({end - begin, L, cz}, dt);
-    be.linear({x, gating["weights"], gating["bias"], gate});
     if (!center_normalised) be.layer_norm(t, ln_center["scale"], ln_center["offset"], t);
-    Tensor update = x;  // the normed input is no longer needed: reuse its buffer
-    be.linear({t, out_proj["weights"], out_proj["bias"], update});
-    be.gated_add(part, update, gate);  // pair += update * sigmoid(gate)
+    backend::TriangleGatedOutputArgs args;
+    args.pair = pair.slice(0, begin, end);
+    args.t = t;
+    args.ln_scale = ln_scale;
+    args.ln_offset = ln_offset;
+    args.gating_w = gating["weights"];
+    args.gating_b = gating["bias"];
+    args.output_w = out_proj["weights"];
+    args.output_b = out_proj["bias"];
+    be.triangle_gated_output(args);  // pair += sigmoid(LN(pair) W_g + b_g) * (t W_o + b_o)
   };
 
   if (block >= c) {

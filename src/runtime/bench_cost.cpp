@@ -93,6 +93,16 @@ OpCost triangle_multiply_cost(const backend::TriangleMultiplyArgs& a) {
   return {2.0 * C * R * L * L + norm_flops, es * (C * R * L + C * L * L) + tensor_bytes(a.out)};
 }
 
+OpCost triangle_gated_output_cost(const backend::TriangleGatedOutputArgs& a) {
+  // The FLOPs of the unfused sequence (LayerNorm 8, two linear layers, gated add 6 per element); the bytes of one
+  // pass: the pair rows read and written, t and the parameters read.
+  const double n = num(a.pair), cz = dsize(a.pair), rows = cz > 0 ? n / cz : 0.0, c = dsize(a.t);
+  const double flops = 8.0 * n + 2.0 * rows * cz * cz + 2.0 * rows * c * cz + 6.0 * n;
+  return {flops, 2.0 * tensor_bytes(a.pair) + tensor_bytes(a.t) + tensor_bytes(a.gating_w) + tensor_bytes(a.output_w) +
+                     tensor_bytes(a.gating_b) + tensor_bytes(a.output_b) + tensor_bytes(a.ln_scale) +
+                     tensor_bytes(a.ln_offset)};
+}
+
 OpCost gated_transpose_cost(const backend::GatedTransposeArgs& a) {
   const double n = num(a.proj);
   const double out_bytes = a.out.defined() ? n * static_cast<double>(core::dtype_size(a.out.dtype())) : 0.0;
@@ -343,6 +353,11 @@ void CountingBackend::gated_add(Tensor& dst, const Tensor& src, const Tensor& ga
   c.bytes += tensor_bytes(gate_logits);
   tallies_.add("gated_add", c);
   inner_.gated_add(dst, src, gate_logits);
+}
+
+void CountingBackend::triangle_gated_output(const backend::TriangleGatedOutputArgs& args) {
+  tallies_.add("triangle_gated_output", triangle_gated_output_cost(args));
+  inner_.triangle_gated_output(args);
 }
 
 void CountingBackend::gated_transpose(const backend::GatedTransposeArgs& args) {

@@ -55,7 +55,8 @@ OpCost triangle_multiply_cost(const backend::TriangleMultiplyArgs& a);
 // rows R, S sequences, A x Bc outer channels, Cz out: 2*S*R*L*A*Bc + 2*R*L*A*Bc*Cz FLOPs;
 // bytes S*R*A (left rows) + right + w + bias + norm + out (twice when accumulating).
 OpCost outer_product_mean_cost(const backend::OuterProductMeanArgs& a);
-OpCost gated_transpose_cost(const backend::GatedTransposeArgs& a);  // 6 FLOPs per output element
+OpCost gated_transpose_cost(const backend::GatedTransposeArgs& a);
+OpCost triangle_gated_output_cost(const backend::TriangleGatedOutputArgs& a);  // 6 FLOPs per output element
 // IPA core: 2*L*L*H*(sqk + 3*pqk + sv + 3*pv + cz) FLOPs (logits, value/point/pair sums); bytes: projections,
 // pair, bias_2d, affines, mask, out.
 OpCost invariant_point_attention_cost(const backend::IpaArgs& a);
@@ -141,6 +142,7 @@ class CountingBackend final : public backend::Backend {
   void attention_normalize(const Tensor& acc, const Tensor& l, Tensor& out) override;
   void triangle_multiply(const backend::TriangleMultiplyArgs& args) override;
   void gated_transpose(const backend::GatedTransposeArgs& args) override;
+  void triangle_gated_output(const backend::TriangleGatedOutputArgs& args) override;
   void outer_product_mean(const backend::OuterProductMeanArgs& args) override;
   void invariant_point_attention(const backend::IpaArgs& args) override;
   void backbone_update(Tensor& affines, const Tensor& update) override;

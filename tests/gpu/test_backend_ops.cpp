@@ -438,6 +438,40 @@ void add_triangle_cases(std::vector<OpCase>& cs) {
   }
 }
 
+// Line 5 of the triangle multiplication (pair += sigmoid(LN(pair) W_g + b_g) * (t W_o + b_o)): the bf16 variants
+// of the supported widths run the fused kernel (tiles of 64 rows: row counts off the tile, strided pair rows), the
+// rest the unfused sequence.
+void add_triangle_output_cases(std::vector<OpCase>& cs) {
+  auto build = [](int64_t rows, int64_t L, int64_t cz, int64_t c, int64_t pad) {
+    return [=] {
+      return std::vector<Arg>{acc(rnd({rows, L, cz + pad}), [cz](const Tensor& t) { return t.slice(2, 0, cz); }),
+                              in(rnd({rows, L, c})),
+                              in32(rnd({cz})),
+                              in32(rnd({cz})),
+                              in32(rnd({cz, cz}, 0.1f)),
+                              in32(rnd({cz})),
+                              in32(rnd({c, cz}, 0.1f)),
+                              in32(rnd({cz}))};
+    };
+  };
+  auto run = [](Backend& be, Views& v) {
+    backend::TriangleGatedOutputArgs a;
+    a.pair = v[0];
+    a.t = v[1];
+    a.ln_scale = v[2];
+    a.ln_offset = v[3];
+    a.gating_w = v[4];
+    a.gating_b = v[5];
+    a.output_w = v[6];
+    a.output_b = v[7];
+    be.triangle_gated_output(a);
+  };
+  cs.push_back({"triangle_output_128", build(5, 13, 128, 128, 0), run});
+  cs.push_back({"triangle_output_128_strided_rows", build(3, 50, 128, 128, 8), run});
+  cs.push_back({"triangle_output_64", build(7, 11, 64, 64, 0), run});
+  cs.push_back({"triangle_output_unfused_width", build(2, 9, 48, 40, 0), run});
+}
+
 // Gated projections written channel-major: proj and gate are slices of one fused [rows, L, 4C] projection (as the
 // model makes them); only rows [row_begin, row_begin + rows) of each channel plane change.
 void add_gated_transpose_cases(std::vector<OpCase>& cs) {
@@ -626,6 +660,7 @@ std::vector<OpCase> all_cases() {
   add_gemm_cases(cs);
   add_attention_cases(cs);
   add_triangle_cases(cs);
+  add_triangle_output_cases(cs);
   add_gated_transpose_cases(cs);
   add_outer_product_mean_cases(cs);
   add_structure_cases(cs);

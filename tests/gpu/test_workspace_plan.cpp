@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "kernels/outer_product_mean.cuh"
+#include "kernels/triangle_gated_output.cuh"
 #include "kernels/triangle_multiply.cuh"
 #include "model/memory_plan.h"
 
@@ -53,6 +54,13 @@ TEST(WorkspacePlan, OuterProductMeanMatchesTheKernelsChunking) {
           << dtype_bytes << "-byte elements";
     }
   }
+}
+
+TEST(WorkspacePlan, FusedTriangleOutputWidthsMatchTheKernel) {
+  for (const int64_t cz : {16, 32, 48, 64, 96, 128, 256})
+    for (const int64_t c : {16, 32, 48, 64, 96, 128, 256})
+      EXPECT_EQ(model::cuda_fuses_triangle_output(cz, c), kernels::triangle_gated_output_supported(cz, c))
+          << "c_z " << cz << ", c " << c;
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "kernels/bias_act.cuh"
 #include "kernels/gemm.cuh"
 #include "kernels/outer_product_mean.cuh"
+#include "kernels/triangle_gated_output.cuh"
 #include "kernels/triangle_multiply.cuh"
 
 namespace axf::backend::cuda {
@@ -210,6 +211,45 @@ void CudaBackend::triangle_multiply(const TriangleMultiplyArgs& a) {
   const int64_t chunk = kernels::triangle_multiply_chunk_rows(p, workspace_budget_);
   const Tensor ws = scratch(static_cast<int64_t>(kernels::triangle_multiply_workspace_bytes(p, chunk) / sizeof(float)));
   kernels::launch_triangle_multiply(p, chunk, f32_ptr(ws), ctx_->gemm_engine(), ctx_->stream);
+}
+
+void CudaBackend::triangle_gated_output(const TriangleGatedOutputArgs& a) {
+  // bf16 rows at the kernel's widths take the fused kernel; everything else the unfused sequence.
+  int64_t rows = 0, pair_ld = 0, t_rows = 0, t_ld = 0;
+  const bool fusable = a.pair.dtype() == DType::BF16 && a.t.dtype() == DType::BF16 && a.pair.ndim() >= 1 &&
+                       a.t.ndim() == a.pair.ndim() && a.pair.as_rows(&rows, &pair_ld) && a.t.as_rows(&t_rows, &t_ld) &&
+                       rows == t_rows && kernels::triangle_gated_output_supported(a.pair.size(-1), a.t.size(-1));
+  if (!fusable) {
+    Backend::triangle_gated_output(a);
+    return;
+  }
+  const int64_t cz = a.pair.size(-1), c = a.t.size(-1);
+  AXF_CHECK(a.gating_w.shape() == Shape({cz, cz}) && a.output_w.shape() == Shape({c, cz}),
+            "triangle_gated_output: weights ", a.gating_w.describe(), ", ", a.output_w.describe(), " for c_z=", cz,
+            ", c=", c);
+  const Tensor gw = gemm_operand(a.gating_w, DType::BF16, "triangle_gated_output gating_w");
+  const Tensor ow = gemm_operand(a.output_w, DType::BF16, "triangle_gated_output output_w");
+  kernels::TriangleGatedOutputParams p;
+  p.pair = a.pair.raw_data();
+  p.pair_ld = pair_ld;
+  p.t = a.t.raw_data();
+  p.t_ld = t_ld;
+  p.gating_w = gw.raw_data();
+  p.output_w = ow.raw_data();
+  p.gating_b = dense_vector(a.gating_b, cz, "triangle_gated_output gating_b");
+  p.output_b = dense_vector(a.output_b, cz, "triangle_gated_output output_b");
+  p.ln_scale = dense_vector(a.ln_scale, cz, "triangle_gated_output scale");
+  p.ln_offset = dense_vector(a.ln_offset, cz, "triangle_gated_output offset");
+  p.eps = a.eps;
+  p.rows = rows;
+  p.cz = cz;
+  p.c = c;
+  if (!kernels::triangle_gated_output_fits(p)) {
+    Backend::triangle_gated_output(a);
+    return;
+  }
+  activate();
+  kernels::launch_triangle_gated_output(p, ctx_->stream);
 }
 
 void CudaBackend::gated_transpose(const GatedTransposeArgs& a) {

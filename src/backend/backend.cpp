@@ -30,23 +30,6 @@ void Backend::triangle_gated_output(const TriangleGatedOutputArgs& a) {
   gated_add(pair, update, gate);
 }
 
-void Backend::pair_bias(const PairBiasArgs& a) {
-  AXF_CHECK(a.x.ndim() == 3 && a.w.ndim() == 2 && a.w.size(0) == a.x.size(2) && a.out.ndim() == 3 &&
-                a.out.size(0) == a.w.size(1) && a.out.size(1) == a.x.size(0) && a.out.size(2) == a.x.size(1),
-            "pair_bias: x ", a.x.describe(), ", w ", a.w.describe(), ", out ", a.out.describe(),
-            " must be [rows, L, c], [c, H], [H, rows, L]");
-  AXF_CHECK(a.ln_scale.defined() == a.ln_offset.defined(), "pair_bias: the LayerNorm needs both scale and offset");
-  Tensor y = a.x;
-  if (a.ln_scale.defined()) {
-    y = empty(a.x.shape(), a.x.dtype());
-    layer_norm(a.x, a.ln_scale, a.ln_offset, y, a.eps);
-  }
-  Tensor logits = empty({a.x.size(0), a.x.size(1), a.w.size(1)}, a.out.dtype());
-  linear({y, a.w, Tensor(), logits});
-  Tensor out = a.out;
-  copy(logits.permute({2, 0, 1}), out);
-}
-
 void check_upload_target(const Tensor& host, const Tensor& device_dst, core::Device device) {
   AXF_CHECK(host.defined() && host.device() == core::Device::CPU && device_dst.defined() &&
                 device_dst.device() == device && device_dst.is_contiguous() && device_dst.shape() == host.shape() &&

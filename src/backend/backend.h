@@ -93,17 +93,6 @@ struct TriangleMultiplyArgs {
   float center_eps = 1e-5f;
 };
 
-// Per-head logits of pair rows, head-major: the pair bias of MSA row attention (Suppl. Alg. 7 lines 1, 3) and of
-// triangle attention (Alg. 13/14 line 3): out[h, r, j] = y[r, j, :] @ w[:, h], with y = LayerNorm(x) (ln_scale,
-// ln_offset, eps) or, without a scale, y = x.
-struct PairBiasArgs {
-  Tensor x;                    // [rows, L, c]
-  Tensor ln_scale, ln_offset;  // [c], or both undefined
-  Tensor w;                    // [c, H]
-  Tensor out;                  // [H, rows, L] (any strides, dense last dim)
-  float eps = 1e-5f;
-};
-
 // Triangle multiplicative update, line 5 of Suppl. Alg. 11/12 after the center LayerNorm, for rows of the pair:
 //   pair[r,:] += sigmoid(LayerNorm(pair[r,:]) @ gating_w + gating_b) * (t[r,:] @ output_w + output_b)
 // with the module's input LayerNorm (ln_scale, ln_offset, eps) of the rows before the update.
@@ -302,8 +291,6 @@ class Backend {
   virtual void gated_transpose(const GatedTransposeArgs& args) = 0;
   // The default runs it as LayerNorm, two linear layers and gated_add (compute-dtype temporaries of the rows).
   virtual void triangle_gated_output(const TriangleGatedOutputArgs& args);
-  // The default: LayerNorm into a compute-dtype buffer, a linear layer into [rows, L, H], a transposing copy.
-  virtual void pair_bias(const PairBiasArgs& args);
   // Input features (argument structs above). The CPU and CUDA backends compute them in place (the counting wrapper
   // forwards); the defaults (backend/feature_ops.cpp) build them on the host from downloaded inputs and use the ops
   // above, for a backend without kernels for them.

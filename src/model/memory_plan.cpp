@@ -44,7 +44,6 @@ struct Planner {
   bool fused_triangle_output(int64_t cz, int64_t c) const {
     return workspace > 0 && dt == 2 && cuda_fuses_triangle_output(cz, c);
   }
-  bool fused_pair_bias(int64_t cz, int64_t H) const { return workspace > 0 && dt == 2 && cuda_fuses_pair_bias(cz, H); }
   int64_t opm_scratch(int64_t rows, int64_t S, int64_t L, int64_t A, int64_t Cz) const {
     return workspace <= 0 ? 0 : cuda_outer_product_workspace(rows, S, L, A, Cz, dt, workspace);
   }
@@ -58,8 +57,7 @@ struct Planner {
                                         int64_t cz, int64_t chunk) const {
     const int64_t n = chunk_length(chunk, rows), p = chunk_length(chunks.pair_rows, L);
     const int64_t bias = H * L * L * dt;
-    // normalised pair rows and their logits (none on the CUDA backend's bf16 path: one kernel writes the bias)
-    const int64_t build = fused_pair_bias(cz, H) ? 0 : p * L * (cz + H) * dt;
+    const int64_t build = p * L * (cz + H) * dt;  // normalised pair rows and their logits
     const int64_t attend = 6 * n * L * C * dt;
     if (build > attend) return {{what + " pair bias", bias}, {what + " bias rows (normalised pair, logits)", build}};
     return {{what + " pair bias", bias}, {what + " q_data, q, k, v, gate, out", attend}};
@@ -210,8 +208,6 @@ int64_t align256(int64_t bytes) { return (bytes + 255) / 256 * 256; }
 }  // namespace
 
 bool cuda_fuses_triangle_output(int64_t cz, int64_t c) { return (cz == 128 && c == 128) || (cz == 64 && c == 64); }
-
-bool cuda_fuses_pair_bias(int64_t cz, int64_t heads) { return (cz == 128 || cz == 64) && (heads == 4 || heads == 8); }
 
 int64_t cuda_triangle_product_workspace(int64_t rows, int64_t L, int64_t C, int64_t workspace) {
   return workspace_rows(rows, L * C * kF32, workspace) * L * C * kF32;

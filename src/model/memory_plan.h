@@ -74,9 +74,6 @@ int64_t cuda_triangle_product_workspace(int64_t rows, int64_t L, int64_t C, int6
 // Whether the CUDA backend updates bf16 pair rows of width cz from a line-4 result of width c in one kernel
 // (kernels/triangle_gated_output.cuh, checked against it in tests/gpu).
 bool cuda_fuses_triangle_output(int64_t cz, int64_t c);
-// Whether the CUDA backend builds a bf16 pair bias of `heads` heads from rows of width cz in one kernel
-// (kernels/pair_bias.cuh, checked against it in tests/gpu).
-bool cuda_fuses_pair_bias(int64_t cz, int64_t heads);
 int64_t cuda_outer_product_workspace(int64_t rows, int64_t S, int64_t L, int64_t A, int64_t Cz,
                                      int64_t dtype_bytes, int64_t workspace);
 

@@ -45,13 +45,13 @@ void msa_row_attention_with_pair_bias(runtime::ExecutionContext& ctx, const Scop
   const core::DType dt = ctx.dtype();
   Tensor bias = be.empty({H, L, L}, dt);
   runtime::for_each_chunk(L, ctx.chunks().pair_rows, [&](int64_t begin, int64_t end) {
-    backend::PairBiasArgs args;
-    args.x = pair.slice(0, begin, end);
-    args.ln_scale = pair_norm["scale"];
-    args.ln_offset = pair_norm["offset"];
-    args.w = w2d;
-    args.out = bias.slice(1, begin, end);
-    be.pair_bias(args);
+    const Tensor rows = pair.slice(0, begin, end);
+    Tensor normed = be.empty(rows.shape(), dt);
+    be.layer_norm(rows, pair_norm["scale"], pair_norm["offset"], normed);
+    Tensor logits = be.empty({end - begin, L, H}, dt);
+    be.linear({normed, w2d, Tensor(), logits});
+    Tensor dst = bias.slice(1, begin, end);
+    be.copy(logits.permute({2, 0, 1}), dst);
   });
 
   const Scope attention = scope.sub("attention");

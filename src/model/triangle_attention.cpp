@@ -38,11 +38,10 @@ void triangle_attention(runtime::ExecutionContext& ctx, const Scope& scope, cons
     const int64_t rows = end - begin;
     Tensor y = be.empty({rows, L, cz}, dt);
     be.layer_norm(x.slice(0, begin, end), norm_scale, norm_offset, y);
-    backend::PairBiasArgs args;
-    args.x = y;
-    args.w = feat_2d;
-    args.out = bias.slice(1, begin, end);  // [H, rows, L]
-    be.pair_bias(args);
+    Tensor b = be.empty({rows, L, H}, dt);
+    be.linear({y, feat_2d, Tensor(), b});
+    Tensor dst = bias.slice(1, begin, end);  // [H, rows, L]
+    be.copy(b.permute({2, 0, 1}), dst);
     if (one_chunk) normed_all = y;
   });
 

@@ -103,14 +103,6 @@ OpCost triangle_gated_output_cost(const backend::TriangleGatedOutputArgs& a) {
                      tensor_bytes(a.ln_offset)};
 }
 
-OpCost pair_bias_cost(const backend::PairBiasArgs& a) {
-  // The FLOPs of the unfused sequence (LayerNorm 8 per element when asked, the linear layer); one pass of bytes.
-  const double n = num(a.x), heads = static_cast<double>(a.w.size(1));
-  const double flops = (a.ln_scale.defined() ? 8.0 * n : 0.0) + 2.0 * n * heads;
-  return {flops, tensor_bytes(a.x) + tensor_bytes(a.w) + tensor_bytes(a.ln_scale) + tensor_bytes(a.ln_offset) +
-                     tensor_bytes(a.out)};
-}
-
 OpCost gated_transpose_cost(const backend::GatedTransposeArgs& a) {
   const double n = num(a.proj);
   const double out_bytes = a.out.defined() ? n * static_cast<double>(core::dtype_size(a.out.dtype())) : 0.0;
@@ -366,11 +358,6 @@ void CountingBackend::gated_add(Tensor& dst, const Tensor& src, const Tensor& ga
 void CountingBackend::triangle_gated_output(const backend::TriangleGatedOutputArgs& args) {
   tallies_.add("triangle_gated_output", triangle_gated_output_cost(args));
   inner_.triangle_gated_output(args);
-}
-
-void CountingBackend::pair_bias(const backend::PairBiasArgs& args) {
-  tallies_.add("pair_bias", pair_bias_cost(args));
-  inner_.pair_bias(args);
 }
 
 void CountingBackend::gated_transpose(const backend::GatedTransposeArgs& args) {

@@ -56,8 +56,7 @@ OpCost triangle_multiply_cost(const backend::TriangleMultiplyArgs& a);
 // bytes S*R*A (left rows) + right + w + bias + norm + out (twice when accumulating).
 OpCost outer_product_mean_cost(const backend::OuterProductMeanArgs& a);
 OpCost gated_transpose_cost(const backend::GatedTransposeArgs& a);
-OpCost triangle_gated_output_cost(const backend::TriangleGatedOutputArgs& a);
-OpCost pair_bias_cost(const backend::PairBiasArgs& a);  // 6 FLOPs per output element
+OpCost triangle_gated_output_cost(const backend::TriangleGatedOutputArgs& a);  // 6 FLOPs per output element
 // IPA core: 2*L*L*H*(sqk + 3*pqk + sv + 3*pv + cz) FLOPs (logits, value/point/pair sums); bytes: projections,
 // pair, bias_2d, affines, mask, out.
 OpCost invariant_point_attention_cost(const backend::IpaArgs& a);
@@ -144,7 +143,6 @@ class CountingBackend final : public backend::Backend {
   void triangle_multiply(const backend::TriangleMultiplyArgs& args) override;
   void gated_transpose(const backend::GatedTransposeArgs& args) override;
   void triangle_gated_output(const backend::TriangleGatedOutputArgs& args) override;
-  void pair_bias(const backend::PairBiasArgs& args) override;
   void outer_product_mean(const backend::OuterProductMeanArgs& args) override;
   void invariant_point_attention(const backend::IpaArgs& args) override;
   void backbone_update(Tensor& affines, const Tensor& update) override;

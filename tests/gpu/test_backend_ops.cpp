@@ -472,38 +472,6 @@ void add_triangle_output_cases(std::vector<OpCase>& cs) {
   cs.push_back({"triangle_output_unfused_width", build(2, 9, 48, 40, 0), run});
 }
 
-// Pair biases written head-major ([H, rows, L] slices of [H, L, L]): with and without the LayerNorm, 8 and 4 heads,
-// 128 and 64 channels (the bf16 variants run the fused kernel: row counts off its blocks of 64), and a width it
-// does not take.
-void add_pair_bias_cases(std::vector<OpCase>& cs) {
-  auto build = [](int64_t rows, int64_t L, int64_t c, int64_t H, int64_t row0, bool norm) {
-    return [=] {
-      std::vector<Arg> args{in(rnd({rows, L, c})), in32(rnd({c, H}, 0.2f)),
-                            out(rnd({H, rows + row0, L}), [=](const Tensor& t) { return t.slice(1, row0, row0 + rows); })};
-      if (norm) {
-        args.push_back(in32(rnd({c})));
-        args.push_back(in32(rnd({c})));
-      }
-      return args;
-    };
-  };
-  auto run = [](Backend& be, Views& v) {
-    backend::PairBiasArgs a;
-    a.x = v[0];
-    a.w = v[1];
-    a.out = v[2];
-    if (v.size() > 3) {
-      a.ln_scale = v[3];
-      a.ln_offset = v[4];
-    }
-    be.pair_bias(a);
-  };
-  cs.push_back({"pair_bias_normed_128_8", build(7, 23, 128, 8, 3, true), run});
-  cs.push_back({"pair_bias_128_4", build(9, 17, 128, 4, 0, false), run});
-  cs.push_back({"pair_bias_normed_64_4", build(5, 29, 64, 4, 2, true), run});
-  cs.push_back({"pair_bias_unfused_width", build(3, 11, 40, 3, 1, true), run});
-}
-
 // Gated projections written channel-major: proj and gate are slices of one fused [rows, L, 4C] projection (as the
 // model makes them); only rows [row_begin, row_begin + rows) of each channel plane change.
 void add_gated_transpose_cases(std::vector<OpCase>& cs) {
@@ -693,7 +661,6 @@ std::vector<OpCase> all_cases() {
   add_attention_cases(cs);
   add_triangle_cases(cs);
   add_triangle_output_cases(cs);
-  add_pair_bias_cases(cs);
   add_gated_transpose_cases(cs);
   add_outer_product_mean_cases(cs);
   add_structure_cases(cs);

@@ -10,7 +10,6 @@
 #include <tuple>
 
 #include "kernels/outer_product_mean.cuh"
-#include "kernels/pair_bias.cuh"
 #include "kernels/triangle_gated_output.cuh"
 #include "kernels/triangle_multiply.cuh"
 #include "model/memory_plan.h"
@@ -62,13 +61,6 @@ TEST(WorkspacePlan, FusedTriangleOutputWidthsMatchTheKernel) {
     for (const int64_t c : {16, 32, 48, 64, 96, 128, 256})
       EXPECT_EQ(model::cuda_fuses_triangle_output(cz, c), kernels::triangle_gated_output_supported(cz, c))
           << "c_z " << cz << ", c " << c;
-}
-
-TEST(WorkspacePlan, FusedPairBiasWidthsMatchTheKernel) {
-  for (const int64_t cz : {16, 32, 64, 96, 128, 256})
-    for (const int64_t heads : {1, 2, 4, 6, 8, 16})
-      EXPECT_EQ(model::cuda_fuses_pair_bias(cz, heads), kernels::pair_bias_supported(cz, heads))
-          << "c_z " << cz << ", heads " << heads;
 }
 
 }  // namespace

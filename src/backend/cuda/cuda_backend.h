@@ -97,7 +97,6 @@ class CudaBackend final : public Backend {
   void triangle_multiply(const TriangleMultiplyArgs& args) override;
   void gated_transpose(const GatedTransposeArgs& args) override;
   void triangle_gated_output(const TriangleGatedOutputArgs& args) override;
-  void pair_bias(const PairBiasArgs& args) override;
   // Input features (cpu_features.cpp / cuda_features.cpp).
   void template_pair_features(const TemplatePairFeatureArgs& args) override;
   void relative_position_embedding(const RelativePositionEmbeddingArgs& args) override;

@@ -11,7 +11,6 @@
 #include "kernels/bias_act.cuh"
 #include "kernels/gemm.cuh"
 #include "kernels/outer_product_mean.cuh"
-#include "kernels/pair_bias.cuh"
 #include "kernels/triangle_gated_output.cuh"
 #include "kernels/triangle_multiply.cuh"
 
@@ -251,43 +250,6 @@ void CudaBackend::triangle_gated_output(const TriangleGatedOutputArgs& a) {
   }
   activate();
   kernels::launch_triangle_gated_output(p, ctx_->stream);
-}
-
-void CudaBackend::pair_bias(const PairBiasArgs& a) {
-  // bf16 rows at the kernel's widths, heads written to [H, rows * L] planes: the fused kernel; else the default.
-  int64_t rows = 0, x_ld = 0;
-  const bool fusable = a.x.dtype() == DType::BF16 && a.out.dtype() == DType::BF16 && a.x.ndim() == 3 &&
-                       a.out.ndim() == 3 && a.w.ndim() == 2 && a.x.as_rows(&rows, &x_ld) &&
-                       a.out.stride(2) == 1 && a.out.stride(1) == a.out.size(2) &&
-                       a.out.shape() == Shape({a.w.size(1), a.x.size(0), a.x.size(1)}) &&
-                       a.w.size(0) == a.x.size(2) && a.ln_scale.defined() == a.ln_offset.defined() &&
-                       kernels::pair_bias_supported(a.x.size(2), a.w.size(1));
-  if (!fusable) {
-    Backend::pair_bias(a);
-    return;
-  }
-  const int64_t c = a.x.size(2), H = a.w.size(1);
-  const Tensor w = gemm_operand(a.w, DType::F32, "pair_bias w");
-  kernels::PairBiasParams p;
-  p.x = a.x.raw_data();
-  p.x_ld = x_ld;
-  p.rows = rows;
-  p.c = c;
-  if (a.ln_scale.defined()) {
-    p.ln_scale = dense_vector(a.ln_scale, c, "pair_bias scale");
-    p.ln_offset = dense_vector(a.ln_offset, c, "pair_bias offset");
-  }
-  p.eps = a.eps;
-  p.w = f32_ptr(w);
-  p.heads = H;
-  p.out = a.out.raw_data();
-  p.out_head_stride = a.out.stride(0);
-  if (!kernels::pair_bias_fits(p)) {
-    Backend::pair_bias(a);
-    return;
-  }
-  activate();
-  kernels::launch_pair_bias(p, ctx_->stream);
 }
 
 void CudaBackend::gated_transpose(const GatedTransposeArgs& a) {

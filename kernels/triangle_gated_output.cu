@@ -26,6 +26,22 @@ __device__ __forceinline__ float quad_sum(float v) {
   return v + __shfl_xor_sync(0xffffffffu, v, 2);
 }
 
+// acc[nb] += a (a warp's 16 rows, KS k-blocks of A fragments) @ W[:, 8 nb .. 8 nb + 7] for NB n-blocks, W row-major
+// bf16 in shared memory (`stride` elements per row, B fragments by ldmatrix.trans).
+template <int KS, int NB>
+__device__ __forceinline__ void accumulate_product(float (&acc)[NB][4], const uint32_t (&a)[KS][4], const uint16_t* W,
+                                                   int stride, int frag_row, int frag_col) {
+#pragma unroll
+  for (int ks = 0; ks < KS; ++ks)
+#pragma unroll
+    for (int nb = 0; nb < NB; nb += 2) {
+      uint32_t b[4];
+      ldmatrix_x4_trans(b, W + (ks * 16 + frag_row) * stride + nb * 8 + frag_col);
+      mma_bf16_16816(acc[nb], a[ks], b[0], b[1]);
+      mma_bf16_16816(acc[nb + 1], a[ks], b[2], b[3]);
+    }
+}
+
 template <int CZ, int C>
 struct GatedOutputTile {
   static constexpr int kStrideZ = CZ + 8;  // bf16 per shared row (16 bytes of padding: conflict-free ldmatrix)
@@ -135,24 +151,8 @@ __global__ void __launch_bounds__(kThreads, 2) triangle_gated_output_kernel(cons
       for (int nb = 0; nb < T::kNb; ++nb)
 #pragma unroll
         for (int e = 0; e < 4; ++e) ga[nb][e] = ua[nb][e] = 0.f;
-#pragma unroll
-      for (int ks = 0; ks < CZ / 16; ++ks)
-#pragma unroll
-        for (int nb = 0; nb < T::kNb; nb += 2) {
-          uint32_t b[4];
-          ldmatrix_x4_trans(b, Wg + (ks * 16 + frag_row) * T::kStrideZ + h * T::kHalf + nb * 8 + frag_col);
-          mma_bf16_16816(ga[nb], xa[ks], b[0], b[1]);
-          mma_bf16_16816(ga[nb + 1], xa[ks], b[2], b[3]);
-        }
-#pragma unroll
-      for (int ks = 0; ks < C / 16; ++ks)
-#pragma unroll
-        for (int nb = 0; nb < T::kNb; nb += 2) {
-          uint32_t b[4];
-          ldmatrix_x4_trans(b, Wo + (ks * 16 + frag_row) * T::kStrideZ + h * T::kHalf + nb * 8 + frag_col);
-          mma_bf16_16816(ua[nb], ta[ks], b[0], b[1]);
-          mma_bf16_16816(ua[nb + 1], ta[ks], b[2], b[3]);
-        }
+      accumulate_product<CZ / 16, T::kNb>(ga, xa, Wg + h * T::kHalf, T::kStrideZ, frag_row, frag_col);
+      accumulate_product<C / 16, T::kNb>(ua, ta, Wo + h * T::kHalf, T::kStrideZ, frag_row, frag_col);
       // pair += sigmoid(gate) * update for this thread's elements (rows r0, r1; columns col, col + 1), in place.
 #pragma unroll
       for (int nb = 0; nb < T::kNb; ++nb)

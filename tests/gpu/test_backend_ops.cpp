@@ -455,16 +455,7 @@ void add_triangle_output_cases(std::vector<OpCase>& cs) {
     };
   };
   auto run = [](Backend& be, Views& v) {
-    backend::TriangleGatedOutputArgs a;
-    a.pair = v[0];
-    a.t = v[1];
-    a.ln_scale = v[2];
-    a.ln_offset = v[3];
-    a.gating_w = v[4];
-    a.gating_b = v[5];
-    a.output_w = v[6];
-    a.output_b = v[7];
-    be.triangle_gated_output(a);
+    be.triangle_gated_output({v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], 1e-5f});
   };
   cs.push_back({"triangle_output_128", build(5, 13, 128, 128, 0), run});
   cs.push_back({"triangle_output_128_strided_rows", build(3, 50, 128, 128, 8), run});

@@ -378,14 +378,15 @@ struct Bf16Tile {
   static_assert(kBiasOffset % 16 == 0, "the bias tile must start 16-byte aligned");
 };
 
-// Bias tiles travel with the key/value tiles: cp.async into shared memory one tile ahead (16-byte copies when
-// the bias rows allow them), read back in the accumulator layout. BiasT: uint16_t (bf16 bits), float or NoBias.
 // Which tensors the bf16 kernel moves in 16-byte pieces (aligned bases, head dims and strides multiples of 8):
 // K/V tiles, bias tiles, the q tile (through shared memory, then ldmatrix), the gate and the output (O / l staged in
 // shared memory, then one 16-byte gate read and output write per 8 columns). Otherwise element by element.
 struct Bf16Vectors {
   bool kv = false, bias = false, q = false, out = false;
 };
+
+// Bias tiles travel with the key/value tiles: cp.async into shared memory one tile ahead (16-byte copies when
+// the bias rows allow them), read back in the accumulator layout. BiasT: uint16_t (bf16 bits), float or NoBias.
 
 template <int DK, class BiasT, int MT>
 __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
@@ -519,7 +520,9 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
         for (int reg = 0; reg < 4; ++reg) {
           const int r = row(mt) + (reg & 1) * 8, c = ks * 16 + (reg >> 1) * 8 + 2 * t;
           const uint16_t* const qr = q + min(r, bc.rows - 1) * p.q_s1;
-          qa[mt][ks][reg] = scaled(c < D ? qr[c] : uint16_t{0}, c) | (scaled(c + 1 < D ? qr[c + 1] : uint16_t{0}, c + 1) << 16);
+          const uint32_t lo = scaled(c < D ? qr[c] : uint16_t{0}, c);
+          const uint32_t hi = scaled(c + 1 < D ? qr[c + 1] : uint16_t{0}, c + 1);
+          qa[mt][ks][reg] = lo | (hi << 16);
         }
   }
   float o[MT][T::kNv][4] = {};
@@ -708,7 +711,8 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
       }
       uint32_t w[4];
 #pragma unroll
-      for (int k = 0; k < 4; ++k) w[k] = uint32_t{float_to_bf16_bits(x[2 * k])} | (uint32_t{float_to_bf16_bits(x[2 * k + 1])} << 16);
+      for (int k = 0; k < 4; ++k)
+        w[k] = uint32_t{float_to_bf16_bits(x[2 * k])} | (uint32_t{float_to_bf16_bits(x[2 * k + 1])} << 16);
       *reinterpret_cast<uint4*>(out + r * p.out_s1 + c) = make_uint4(w[0], w[1], w[2], w[3]);
     }
     return;

@@ -9,7 +9,8 @@
 //    product mean and the attention fallback.
 // Every algorithm is split-K free (each output element's dot product runs in one sequence), and every product runs
 // the algorithm chosen for 65,536 rows (and a batched one for 128 batches) whatever its row and batch counts (where
-// cuBLASLt accepts it), so results do not depend on the row count a chunked caller passes (issue 6: chunked results equal unchunked ones, fp32 and bf16 alike).
+// cuBLASLt accepts it), so results do not depend on the row count a chunked caller passes (issue 6: chunked
+// results equal unchunked ones, fp32 and bf16 alike).
 // Plans (descriptors and the algorithm) are cached per shape, layout, dtype, epilogue and alignment.
 #pragma once
 

@@ -142,7 +142,8 @@ __global__ void __launch_bounds__(kThreads, 2) triangle_gated_output_kernel(cons
     const int frag_row = (lane & 7) + ((lane >> 3) & 1) * 8, frag_col = (lane >> 4) * 8;  // ldmatrix lane address
     uint32_t ta[C / 16][4];
 #pragma unroll
-    for (int ks = 0; ks < C / 16; ++ks) ldmatrix_x4(ta[ks], Ts + (warp * 16 + frag_row) * T::kStrideC + ks * 16 + frag_col);
+    for (int ks = 0; ks < C / 16; ++ks)
+      ldmatrix_x4(ta[ks], Ts + (warp * 16 + frag_row) * T::kStrideC + ks * 16 + frag_col);
 
 #pragma unroll
     for (int h = 0; h < 2; ++h) {

@@ -211,7 +211,8 @@ __global__ void __launch_bounds__(kPThreads) scatter_layer_norm_kernel(const flo
       const float m = mean_s[p], r = rstd_s[p];
       float v[kPacket];
 #pragma unroll
-      for (int k = 0; k < kPacket; ++k) v[k] = (ln_tile[(c0 + k) * kStride + p] - m) * r * scale[c0 + k] + offset[c0 + k];
+      for (int k = 0; k < kPacket; ++k)
+        v[k] = (ln_tile[(c0 + k) * kStride + p] - m) * r * scale[c0 + k] + offset[c0 + k];
       st8(out + row_offset(out_rows, row0 + n0 + p) + c0, v);
     }
   } else {

@@ -25,10 +25,11 @@ constexpr int64_t kF32 = 4;
 // code allocates them (msa_attention.cpp, attention.cpp, transition.cpp, outer_product_mean.cpp,
 // triangle_multiplication.cpp, triangle_attention.cpp). Each function returns the items alive at the module's peak.
 // The output projections into strided views (MSA column attention and the ending node's triangle attention in
-// chunks, global column attention always) go through a contiguous update in the compute dtype (attention.cpp). On CUDA (workspace > 0)
-// also the backend's scratch inside the modules that take some (cuda_gemm.cpp): the op workspace of the triangle
-// product and the outer product mean, each as many rows as fit the workspace budget (triangle_multiply_chunk_rows,
-// outer_product_mean_chunk_rows). Attention runs in the flash kernels, which take none.
+// chunks, global column attention always) go through a contiguous update in the compute dtype (attention.cpp). On
+// CUDA (workspace > 0) also the backend's scratch inside the modules that take some (cuda_gemm.cpp): the op
+// workspace of the triangle product and the outer product mean, each as many rows as fit the workspace budget
+// (triangle_multiply_chunk_rows, outer_product_mean_chunk_rows). Attention runs in the flash kernels, which take
+// none; the bf16 triangle multiplication's line 5 runs in one kernel (fused_triangle_output).
 struct Planner {
   int64_t dt;  // activation bytes
   runtime::ChunkConfig chunks;

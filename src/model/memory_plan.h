@@ -71,11 +71,11 @@ MemoryPlan plan_memory(const ModelConfig& cfg, const RunShape& shape, const Memo
 // the outer product mean's for `rows` output rows (S sequences, A x A outer products of `dtype_bytes` elements, Cz
 // outputs: right transposed once, then per row), each as many rows as fit `workspace` bytes (at least one).
 int64_t cuda_triangle_product_workspace(int64_t rows, int64_t L, int64_t C, int64_t workspace);
+int64_t cuda_outer_product_workspace(int64_t rows, int64_t S, int64_t L, int64_t A, int64_t Cz,
+                                     int64_t dtype_bytes, int64_t workspace);
 // Whether the CUDA backend updates bf16 pair rows of width cz from a line-4 result of width c in one kernel
 // (kernels/triangle_gated_output.cuh, checked against it in tests/gpu).
 bool cuda_fuses_triangle_output(int64_t cz, int64_t c);
-int64_t cuda_outer_product_workspace(int64_t rows, int64_t S, int64_t L, int64_t A, int64_t Cz,
-                                     int64_t dtype_bytes, int64_t workspace);
 
 // `--chunking auto`: the least chunking whose planned peak (with the CUDA scratch when workspace_budget > 0) fits
 // `available` bytes: row chunks of 1024, 512, ... 8 for every module, each also with channel blocks of 64 ... 8

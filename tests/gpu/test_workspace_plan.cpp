@@ -50,8 +50,8 @@ TEST(WorkspacePlan, OuterProductMeanMatchesTheKernelsChunking) {
       const auto want = static_cast<int64_t>(kernels::outer_product_mean_workspace_bytes(p, chunk));
       const int64_t dtype_bytes = type == kernels::ElemType::BF16 ? 2 : 4;
       EXPECT_EQ(model::cuda_outer_product_workspace(rows, S, L, A, Cz, dtype_bytes, budget), want)
-          << "rows " << rows << ", S " << S << ", L " << L << ", A " << A << ", Cz " << Cz << ", budget " << budget << ", "
-          << dtype_bytes << "-byte elements";
+          << "rows " << rows << ", S " << S << ", L " << L << ", A " << A << ", Cz " << Cz << ", budget " << budget
+          << ", " << dtype_bytes << "-byte elements";
     }
   }
 }

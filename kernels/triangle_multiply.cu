@@ -4,7 +4,6 @@
 
 #include "backend/cuda/cuda_check.h"
 #include "kernels/elem_io.cuh"
-#include "kernels/layer_norm.cuh"
 #include "kernels/rows_device.cuh"
 
 namespace axf::kernels {
@@ -288,6 +287,8 @@ void launch_scatter_channels(const float* src, int64_t C, int64_t N, void* out, 
   AXF_CUDA_CHECK_LAUNCH("scatter_channels_kernel");
 }
 
+bool triangle_multiply_fuses_layer_norm(int64_t C) { return scatter_layer_norm_smem(C) <= kMaxStaticSmem; }
+
 int64_t triangle_multiply_chunk_rows(const TriangleMultiplyParams& p, size_t budget_bytes) {
   const int64_t row_bytes = std::max<int64_t>(1, p.L * p.C * static_cast<int64_t>(sizeof(float)));
   return std::clamp<int64_t>(static_cast<int64_t>(budget_bytes) / row_bytes, 1, std::max<int64_t>(p.rows, 1));
@@ -301,7 +302,8 @@ void launch_triangle_multiply(const TriangleMultiplyParams& p, int64_t chunk_row
   const char* left = static_cast<const char*>(p.left);
   const char* right = static_cast<const char*>(p.right);
   AXF_CHECK(!p.ln_scale == !p.ln_offset, "triangle_multiply: the center LayerNorm needs both scale and offset");
-  const bool fused_ln = p.ln_scale && scatter_layer_norm_smem(p.C) <= kMaxStaticSmem;
+  AXF_CHECK(!p.ln_scale || triangle_multiply_fuses_layer_norm(p.C), "triangle_multiply: ", p.C,
+            " channels are too many for the LayerNorm in the scatter");
   for (int64_t r0 = 0; r0 < p.rows; r0 += chunk_rows) {
     const int64_t rc = std::min(chunk_rows, p.rows - r0);
     const int64_t i0 = p.row_begin + r0;
@@ -335,24 +337,11 @@ void launch_triangle_multiply(const TriangleMultiplyParams& p, int64_t chunk_row
       g.stride_b = plane;
     }
     gemm(gemm_engine, g, "triangle_multiply");
-    if (fused_ln) {
+    if (p.ln_scale) {
       launch_scatter_layer_norm(workspace, p, rc * L, r0 * L, stream);
     } else {
       launch_scatter_channels(workspace, p.C, rc * L, p.out, p.out_type, p.out_rows, r0 * L, stream);
     }
-  }
-  if (p.ln_scale && !fused_ln) {  // too many channels for one block's shared memory: normalise the rows in place
-    LayerNormParams ln;
-    ln.x = p.out;
-    ln.x_type = p.out_type;
-    ln.x_rows = p.out_rows;
-    ln.out = p.out;
-    ln.out_type = p.out_type;
-    ln.out_rows = p.out_rows;
-    ln.scale = p.ln_scale;
-    ln.offset = p.ln_offset;
-    ln.eps = p.ln_eps;
-    launch_layer_norm(ln, stream);
   }
 }
 

@@ -28,12 +28,15 @@ struct TriangleMultiplyParams {
   void* out = nullptr;
   ElemType out_type = ElemType::F32;
   RowLayout out_rows;  // rows * L rows of C
-  // When set ([C] fp32 each): out = LayerNorm over C of the fp32 products (Alg. 11/12 line 5's center LayerNorm,
-  // fused into the scatter; statistics in fp32, biased variance).
+  // When set ([C] fp32 each; only where triangle_multiply_fuses_layer_norm(C)): out = LayerNorm over C of the fp32
+  // products (Alg. 11/12 line 5's center LayerNorm, fused into the scatter; statistics in fp32, biased variance).
   const float* ln_scale = nullptr;
   const float* ln_offset = nullptr;
   float ln_eps = 1e-5f;
 };
+
+// Whether the scatter can normalise rows of C channels (all of a position's channels fit one block's shared memory).
+bool triangle_multiply_fuses_layer_norm(int64_t C);
 
 // Output rows per sub-block so that tmp fits `budget_bytes` (at least one).
 int64_t triangle_multiply_chunk_rows(const TriangleMultiplyParams& p, size_t budget_bytes);

@@ -201,7 +201,10 @@ void CudaBackend::triangle_multiply(const TriangleMultiplyArgs& a) {
   p.out_type = elem_type(a.out.dtype());
   AXF_CHECK(a.center_scale.defined() == a.center_offset.defined(),
             "triangle_multiply: the center LayerNorm needs both scale and offset");
-  if (a.center_scale.defined()) {
+  // The center LayerNorm goes into the scatter where a position's channels fit its shared memory; otherwise the
+  // rows are normalised in place afterwards.
+  const bool norm_in_scatter = a.center_scale.defined() && kernels::triangle_multiply_fuses_layer_norm(C);
+  if (norm_in_scatter) {
     p.ln_scale = dense_vector(a.center_scale, C, "triangle_multiply center LayerNorm scale");
     p.ln_offset = dense_vector(a.center_offset, C, "triangle_multiply center LayerNorm offset");
     p.ln_eps = a.center_eps;
@@ -211,6 +214,10 @@ void CudaBackend::triangle_multiply(const TriangleMultiplyArgs& a) {
   const int64_t chunk = kernels::triangle_multiply_chunk_rows(p, workspace_budget_);
   const Tensor ws = scratch(static_cast<int64_t>(kernels::triangle_multiply_workspace_bytes(p, chunk) / sizeof(float)));
   kernels::launch_triangle_multiply(p, chunk, f32_ptr(ws), ctx_->gemm_engine(), ctx_->stream);
+  if (a.center_scale.defined() && !norm_in_scatter) {
+    Tensor out = a.out;
+    layer_norm(out, a.center_scale, a.center_offset, out, a.center_eps);
+  }
 }
 
 void CudaBackend::triangle_gated_output(const TriangleGatedOutputArgs& a) {

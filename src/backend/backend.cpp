@@ -17,6 +17,21 @@ void Backend::upload_to(const Tensor& host, Tensor& device_dst) {
   copy(upload(host), device_dst);
 }
 
+void Backend::triangle_projection(const TriangleProjectionArgs& a) {
+  AXF_CHECK(a.pair.ndim() == 3 && a.weights.ndim() == 2 && a.weights.size(0) == a.pair.size(2) &&
+                a.weights.size(1) % 4 == 0 && a.left.defined() && a.right.defined() && a.left.dtype() == a.right.dtype(),
+            "triangle_projection: pair ", a.pair.describe(), " (needs [rows, L, c_z]), weights ", a.weights.describe(),
+            " (needs [c_z, 4 cb]), left ", a.left.describe(), ", right ", a.right.describe());
+  const int64_t rows = a.pair.size(0), L = a.pair.size(1), cb = a.weights.size(1) / 4;
+  Tensor x = empty(a.pair.shape(), a.left.dtype());
+  layer_norm(a.pair, a.ln_scale, a.ln_offset, x, a.eps);
+  Tensor projections = empty({rows, L, 4 * cb}, a.left.dtype());
+  linear({x, a.weights, a.bias, projections});
+  gated_transpose({projections.slice(2, 0, cb), projections.slice(2, 2 * cb, 3 * cb), a.mask, a.left, a.row_begin});
+  gated_transpose({projections.slice(2, cb, 2 * cb), projections.slice(2, 3 * cb, 4 * cb), a.mask, a.right,
+                   a.row_begin});
+}
+
 void Backend::triangle_gated_output(const TriangleGatedOutputArgs& a) {
   AXF_CHECK(a.pair.ndim() >= 1 && a.t.ndim() == a.pair.ndim(), "triangle_gated_output: pair ", a.pair.describe(),
             " and t ", a.t.describe(), " must be rows of the same leading shape");

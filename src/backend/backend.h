@@ -76,6 +76,20 @@ struct GatedTransposeArgs {
   int64_t row_begin = 0;
 };
 
+// Triangle multiplicative update, lines 1-3 of Suppl. Alg. 11/12, for a block of pair rows and the channels of
+// one fused projection: x = LayerNorm(pair rows), p = x @ weights + bias (columns: left, right, left gate, right
+// gate, cb each), then the gated transposes (GatedTransposeArgs) of (left, left gate) into left and of (right, right
+// gate) into right, rows [row_begin, row_begin + rows) of every channel plane.
+struct TriangleProjectionArgs {
+  Tensor pair;                 // [rows, L, c_z]
+  Tensor ln_scale, ln_offset;  // [c_z]
+  Tensor weights, bias;        // [c_z, 4 cb], [4 cb]
+  Tensor mask;                 // [rows, L] fp32
+  Tensor left, right;          // [cb, L, L] contiguous
+  int64_t row_begin = 0;
+  float eps = 1e-5f;
+};
+
 // Triangle multiplicative update core (Suppl. Alg. 11/12 line 4, AlphaFold's einsum equations), for output
 // rows [row_begin, row_begin + out.size(0)):
 //   Outgoing 'ikc,jkc->ijc': out[i,j,c] = sum_k left[c,i,k] * right[c,j,k]
@@ -289,6 +303,11 @@ class Backend {
   virtual void attention_normalize(const Tensor& acc, const Tensor& l, Tensor& out) = 0;
   virtual void triangle_multiply(const TriangleMultiplyArgs& args) = 0;
   virtual void gated_transpose(const GatedTransposeArgs& args) = 0;
+  // The default runs it as LayerNorm, one linear layer and two gated_transpose (compute-dtype temporaries).
+  virtual void triangle_projection(const TriangleProjectionArgs& args);
+  // Whether triangle_projection runs these arguments without temporaries (a fused kernel). The counting wrapper runs
+  // the default sequence itself otherwise, so that it sees (and tracks) what the backend allocates.
+  virtual bool fuses_triangle_projection(const TriangleProjectionArgs&) const { return false; }
   // The default runs it as LayerNorm, two linear layers and gated_add (compute-dtype temporaries of the rows).
   virtual void triangle_gated_output(const TriangleGatedOutputArgs& args);
   // Input features (argument structs above). The CPU and CUDA backends compute them in place (the counting wrapper

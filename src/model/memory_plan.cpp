@@ -29,7 +29,8 @@ constexpr int64_t kF32 = 4;
 // CUDA (workspace > 0) also the backend's scratch inside the modules that take some (cuda_gemm.cpp): the op
 // workspace of the triangle product and the outer product mean, each as many rows as fit the workspace budget
 // (triangle_multiply_chunk_rows, outer_product_mean_chunk_rows). Attention runs in the flash kernels, which take
-// none; the bf16 triangle multiplication's line 5 runs in one kernel (fused_triangle_output).
+// none; the bf16 triangle multiplication's lines 1-3 and line 5 run in one kernel each (fused_triangle_projection,
+// fused_triangle_output).
 struct Planner {
   int64_t dt;  // activation bytes
   runtime::ChunkConfig chunks;
@@ -44,6 +45,10 @@ struct Planner {
   // The CUDA backend's bf16 triangle multiplication updates the pair rows in one kernel (no normed rows or gate).
   bool fused_triangle_output(int64_t cz, int64_t c) const {
     return workspace > 0 && dt == 2 && cuda_fuses_triangle_output(cz, c);
+  }
+  // ... and its lines 1-3 from the pair rows straight into left and right (no normed rows or projections).
+  bool fused_triangle_projection(int64_t cz, int64_t cb) const {
+    return workspace > 0 && dt == 2 && cuda_fuses_triangle_projection(cz, cb);
   }
   int64_t opm_scratch(int64_t rows, int64_t S, int64_t L, int64_t A, int64_t Cz) const {
     return workspace <= 0 ? 0 : cuda_outer_product_workspace(rows, S, L, A, Cz, dt, workspace);
@@ -100,7 +105,7 @@ struct Planner {
   std::vector<MemoryItem> triangle_multiplication(int64_t L, int64_t cz, int64_t c) const {
     const int64_t p = chunk_length(chunks.pair_rows, L), cb = chunk_length(chunks.triangle_channels, c);
     if (cb >= c) {
-      const int64_t project = p * L * (cz + 4 * c) * dt;
+      const int64_t project = fused_triangle_projection(cz, c) ? 0 : p * L * (cz + 4 * c) * dt;
       const int64_t update = p * L * (c + (fused_triangle_output(cz, c) ? 0 : 2 * cz)) * dt;
       const int64_t multiply = p * L * c * dt + triangle_product_scratch(p, L, c);
       const int64_t worst = std::max({project, update, multiply});
@@ -111,7 +116,7 @@ struct Planner {
                worst}};
     }
     const int64_t blocks = 2 * cb * L * L * dt;
-    const int64_t project = blocks + p * L * (cz + 4 * cb) * dt;
+    const int64_t project = blocks + (fused_triangle_projection(cz, cb) ? 0 : p * L * (cz + 4 * cb) * dt);
     const int64_t update = fused_triangle_output(cz, c) ? 0 : p * L * 2 * cz * dt;
     const int64_t multiply = blocks + triangle_product_scratch(L, L, cb);
     const int64_t worst = std::max({project, update, multiply});
@@ -209,6 +214,9 @@ int64_t align256(int64_t bytes) { return (bytes + 255) / 256 * 256; }
 }  // namespace
 
 bool cuda_fuses_triangle_output(int64_t cz, int64_t c) { return (cz == 128 && c == 128) || (cz == 64 && c == 64); }
+bool cuda_fuses_triangle_projection(int64_t cz, int64_t cb) {
+  return (cz == 128 && cb == 128) || (cz == 64 && cb == 64);
+}
 
 int64_t cuda_triangle_product_workspace(int64_t rows, int64_t L, int64_t C, int64_t workspace) {
   return workspace_rows(rows, L * C * kF32, workspace) * L * C * kF32;

@@ -76,6 +76,9 @@ int64_t cuda_outer_product_workspace(int64_t rows, int64_t S, int64_t L, int64_t
 // Whether the CUDA backend updates bf16 pair rows of width cz from a line-4 result of width c in one kernel
 // (kernels/triangle_gated_output.cuh, checked against it in tests/gpu).
 bool cuda_fuses_triangle_output(int64_t cz, int64_t c);
+// Whether it projects bf16 pair rows of width cz into left/right blocks of cb channels in one kernel
+// (kernels/triangle_projection.cuh, checked against it in tests/gpu).
+bool cuda_fuses_triangle_projection(int64_t cz, int64_t cb);
 
 // `--chunking auto`: the least chunking whose planned peak (with the CUDA scratch when workspace_budget > 0) fits
 // `available` bytes: row chunks of 1024, 512, ... 8 for every module, each also with channel blocks of 64 ... 8

@@ -27,13 +27,12 @@ void triangle_multiplication(runtime::ExecutionContext& ctx, const Scope& scope,
             left_proj["weights"].describe(), " for pair channels ", cz);
   const int64_t chunk = ctx.chunks().pair_rows;
 
-  // Lines 1-3: the four projections of the normalised rows as one GEMM (fused weights [c_z, 4 cb] for a block of
-  // cb channels: left, right, left gate, right gate), then mask * projection * sigmoid(gate) stored channel-major
+  // Lines 1-3: the four projections of the normalised rows as one op (fused weights [c_z, 4 cb] for a block of
+  // cb channels: left, right, left gate, right gate), mask * projection * sigmoid(gate) stored channel-major
   // [cb, L, L] (one GEMM per channel in line 4).
   const core::DType dt = ctx.dtype();
   const int64_t block = runtime::chunk_length(ctx.chunks().triangle_channels, c);
   auto project_block = [&](int64_t c0, int64_t c1, Tensor& left, Tensor& right) {
-    const int64_t cb = c1 - c0;
     const std::string range = c0 == 0 && c1 == c ? "" : "_" + std::to_string(c0) + "_" + std::to_string(c1);
     const Tensor w_fused = scope.derived("fused_projection_weights" + range, [&] {
       std::vector<Tensor> parts;
@@ -46,15 +45,17 @@ void triangle_multiplication(runtime::ExecutionContext& ctx, const Scope& scope,
       return concat_columns(be, parts);
     });
     runtime::for_each_chunk(L, chunk, [&](int64_t begin, int64_t end) {
-      const int64_t rows = end - begin;
-      const Tensor mask_rows = pair_mask.slice(0, begin, end);
-      Tensor x = be.empty({rows, L, cz}, dt);
-      be.layer_norm(pair.slice(0, begin, end), ln_scale, ln_offset, x);
-      Tensor projections = be.empty({rows, L, 4 * cb}, dt);
-      be.linear({x, w_fused, b_fused, projections});
-      be.gated_transpose({projections.slice(2, 0, cb), projections.slice(2, 2 * cb, 3 * cb), mask_rows, left, begin});
-      be.gated_transpose({projections.slice(2, cb, 2 * cb), projections.slice(2, 3 * cb, 4 * cb), mask_rows, right,
-                          begin});
+      backend::TriangleProjectionArgs args;
+      args.pair = pair.slice(0, begin, end);
+      args.ln_scale = ln_scale;
+      args.ln_offset = ln_offset;
+      args.weights = w_fused;
+      args.bias = b_fused;
+      args.mask = pair_mask.slice(0, begin, end);
+      args.left = left;
+      args.right = right;
+      args.row_begin = begin;
+      be.triangle_projection(args);
     });
   };
   // Line 4 into out; with every channel at once (center_normalised) also line 5's center LayerNorm, from the

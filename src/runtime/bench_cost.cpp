@@ -103,6 +103,17 @@ OpCost triangle_gated_output_cost(const backend::TriangleGatedOutputArgs& a) {
                      tensor_bytes(a.ln_offset)};
 }
 
+OpCost triangle_projection_cost(const backend::TriangleProjectionArgs& a) {
+  // The FLOPs of the unfused sequence (LayerNorm 8 per element, the fused projection, the two gated transposes 6
+  // per output element); the bytes of one pass: the pair rows, parameters and mask read, left and right rows written.
+  const double n = num(a.pair), cz = dsize(a.pair), rows = cz > 0 ? n / cz : 0.0;
+  const double cb = a.weights.defined() ? static_cast<double>(a.weights.size(-1)) / 4.0 : 0.0;
+  const double es = a.left.defined() ? static_cast<double>(core::dtype_size(a.left.dtype())) : 0.0;
+  const double flops = 8.0 * n + 2.0 * rows * cz * 4.0 * cb + 6.0 * 2.0 * rows * cb;
+  return {flops, tensor_bytes(a.pair) + tensor_bytes(a.ln_scale) + tensor_bytes(a.ln_offset) +
+                     tensor_bytes(a.weights) + tensor_bytes(a.bias) + tensor_bytes(a.mask) + 2.0 * rows * cb * es};
+}
+
 OpCost gated_transpose_cost(const backend::GatedTransposeArgs& a) {
   const double n = num(a.proj);
   const double out_bytes = a.out.defined() ? n * static_cast<double>(core::dtype_size(a.out.dtype())) : 0.0;
@@ -358,6 +369,15 @@ void CountingBackend::gated_add(Tensor& dst, const Tensor& src, const Tensor& ga
 void CountingBackend::triangle_gated_output(const backend::TriangleGatedOutputArgs& args) {
   tallies_.add("triangle_gated_output", triangle_gated_output_cost(args));
   inner_.triangle_gated_output(args);
+}
+
+void CountingBackend::triangle_projection(const backend::TriangleProjectionArgs& args) {
+  if (!inner_.fuses_triangle_projection(args)) {
+    Backend::triangle_projection(args);  // the unfused sequence through this wrapper: its temporaries are tracked
+    return;
+  }
+  tallies_.add("triangle_projection", triangle_projection_cost(args));
+  inner_.triangle_projection(args);
 }
 
 void CountingBackend::gated_transpose(const backend::GatedTransposeArgs& args) {

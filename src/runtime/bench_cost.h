@@ -55,6 +55,7 @@ OpCost triangle_multiply_cost(const backend::TriangleMultiplyArgs& a);
 // rows R, S sequences, A x Bc outer channels, Cz out: 2*S*R*L*A*Bc + 2*R*L*A*Bc*Cz FLOPs;
 // bytes S*R*A (left rows) + right + w + bias + norm + out (twice when accumulating).
 OpCost outer_product_mean_cost(const backend::OuterProductMeanArgs& a);
+OpCost triangle_projection_cost(const backend::TriangleProjectionArgs& a);
 OpCost gated_transpose_cost(const backend::GatedTransposeArgs& a);
 OpCost triangle_gated_output_cost(const backend::TriangleGatedOutputArgs& a);  // 6 FLOPs per output element
 // IPA core: 2*L*L*H*(sqk + 3*pqk + sv + 3*pv + cz) FLOPs (logits, value/point/pair sums); bytes: projections,
@@ -141,6 +142,10 @@ class CountingBackend final : public backend::Backend {
   void attention_accumulate(const backend::OnlineAttentionArgs& args) override;
   void attention_normalize(const Tensor& acc, const Tensor& l, Tensor& out) override;
   void triangle_multiply(const backend::TriangleMultiplyArgs& args) override;
+  void triangle_projection(const backend::TriangleProjectionArgs& args) override;
+  bool fuses_triangle_projection(const backend::TriangleProjectionArgs& args) const override {
+    return inner_.fuses_triangle_projection(args);
+  }
   void gated_transpose(const backend::GatedTransposeArgs& args) override;
   void triangle_gated_output(const backend::TriangleGatedOutputArgs& args) override;
   void outer_product_mean(const backend::OuterProductMeanArgs& args) override;

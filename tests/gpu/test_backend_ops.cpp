@@ -463,6 +463,48 @@ void add_triangle_output_cases(std::vector<OpCase>& cs) {
   cs.push_back({"triangle_output_unfused_width", build(2, 9, 48, 40, 0), run});
 }
 
+// Lines 1-3 of the triangle multiplication (LayerNorm, the fused projection, the gated channel-major writes of both
+// sides): the bf16 variants of the supported widths run the fused kernel (tiles of 128 rows: row counts off the
+// tile, element-wise writes where L^2 is no multiple of 8, 16-byte writes otherwise, strided pair rows), the rest
+// the unfused sequence. Only rows [row_begin, row_begin + rows) of each plane change.
+void add_triangle_projection_cases(std::vector<OpCase>& cs) {
+  struct Spec {
+    int64_t rows, L, cz, cb, row_begin, pad;
+  };
+  auto add = [&](const std::string& name, Spec s) {
+    cs.push_back({name,
+                  [s] {
+                    return std::vector<Arg>{
+                        in(rnd({s.rows, s.L, s.cz + s.pad}), [s](const Tensor& t) { return t.slice(2, 0, s.cz); }),
+                        in32(rnd({s.cz})),
+                        in32(rnd({s.cz})),
+                        in32(rnd({s.cz, 4 * s.cb}, 0.1f)),
+                        in32(rnd({4 * s.cb})),
+                        in32(mask({s.rows, s.L}, {0})),
+                        acc(rnd({s.cb, s.L, s.L})),
+                        acc(rnd({s.cb, s.L, s.L}))};
+                  },
+                  [s](Backend& be, Views& v) {
+                    backend::TriangleProjectionArgs a;
+                    a.pair = v[0];
+                    a.ln_scale = v[1];
+                    a.ln_offset = v[2];
+                    a.weights = v[3];
+                    a.bias = v[4];
+                    a.mask = v[5];
+                    a.left = v[6];
+                    a.right = v[7];
+                    a.row_begin = s.row_begin;
+                    be.triangle_projection(a);
+                  }});
+  };
+  add("triangle_projection_128", {5, 13, 128, 128, 3, 0});
+  add("triangle_projection_128_packets_strided_rows", {3, 64, 128, 128, 8, 8});
+  add("triangle_projection_64", {7, 11, 64, 64, 0, 0});
+  add("triangle_projection_64_packets", {9, 24, 64, 64, 15, 0});
+  add("triangle_projection_unfused_width", {2, 9, 48, 40, 4, 0});
+}
+
 // Gated projections written channel-major: proj and gate are slices of one fused [rows, L, 4C] projection (as the
 // model makes them); only rows [row_begin, row_begin + rows) of each channel plane change.
 void add_gated_transpose_cases(std::vector<OpCase>& cs) {
@@ -653,6 +695,7 @@ std::vector<OpCase> all_cases() {
   add_triangle_cases(cs);
   add_triangle_output_cases(cs);
   add_gated_transpose_cases(cs);
+  add_triangle_projection_cases(cs);
   add_outer_product_mean_cases(cs);
   add_structure_cases(cs);
   return cs;

@@ -11,6 +11,7 @@
 
 #include "kernels/outer_product_mean.cuh"
 #include "kernels/triangle_gated_output.cuh"
+#include "kernels/triangle_projection.cuh"
 #include "kernels/triangle_multiply.cuh"
 #include "model/memory_plan.h"
 
@@ -61,6 +62,13 @@ TEST(WorkspacePlan, FusedTriangleOutputWidthsMatchTheKernel) {
     for (const int64_t c : {16, 32, 48, 64, 96, 128, 256})
       EXPECT_EQ(model::cuda_fuses_triangle_output(cz, c), kernels::triangle_gated_output_supported(cz, c))
           << "c_z " << cz << ", c " << c;
+}
+
+TEST(WorkspacePlan, FusedTriangleProjectionWidthsMatchTheKernel) {
+  for (const int64_t cz : {16, 32, 48, 64, 96, 128, 256})
+    for (const int64_t cb : {16, 32, 48, 64, 96, 128, 256})
+      EXPECT_EQ(model::cuda_fuses_triangle_projection(cz, cb), kernels::triangle_projection_supported(cz, cb))
+          << "c_z " << cz << ", cb " << cb;
 }
 
 }  // namespace

@@ -96,6 +96,8 @@ class CudaBackend final : public Backend {
   void attention_normalize(const Tensor& acc, const Tensor& l, Tensor& out) override;
   void triangle_multiply(const TriangleMultiplyArgs& args) override;
   void gated_transpose(const GatedTransposeArgs& args) override;
+  void triangle_projection(const TriangleProjectionArgs& args) override;
+  bool fuses_triangle_projection(const TriangleProjectionArgs& args) const override;
   void triangle_gated_output(const TriangleGatedOutputArgs& args) override;
   // Input features (cpu_features.cpp / cuda_features.cpp).
   void template_pair_features(const TemplatePairFeatureArgs& args) override;

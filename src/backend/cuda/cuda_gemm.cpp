@@ -13,6 +13,7 @@
 #include "kernels/outer_product_mean.cuh"
 #include "kernels/triangle_gated_output.cuh"
 #include "kernels/triangle_multiply.cuh"
+#include "kernels/triangle_projection.cuh"
 
 namespace axf::backend::cuda {
 
@@ -337,6 +338,55 @@ void CudaBackend::outer_product_mean(const OuterProductMeanArgs& a) {
   const size_t bytes = kernels::outer_product_mean_workspace_bytes(p, chunk);
   const Tensor ws = scratch(static_cast<int64_t>((bytes + sizeof(float) - 1) / sizeof(float)));
   kernels::launch_outer_product_mean(p, chunk, ws.raw_data(), ctx_->gemm_engine(), ctx_->stream);
+}
+
+bool CudaBackend::fuses_triangle_projection(const TriangleProjectionArgs& a) const {
+  // bf16 rows at the kernel's widths, 16-byte aligned, with a dense fp32 mask.
+  int64_t n = 0, pair_ld = 0;
+  return a.pair.dtype() == DType::BF16 && a.left.dtype() == DType::BF16 && a.right.dtype() == DType::BF16 &&
+         a.pair.ndim() == 3 && a.weights.ndim() == 2 && a.pair.as_rows(&n, &pair_ld) &&
+         kernels::aligned(a.pair.raw_data(), 16) && (n <= 1 || pair_ld % 8 == 0) && a.mask.dtype() == DType::F32 &&
+         a.mask.is_contiguous() && a.mask.shape() == Shape({a.pair.size(0), a.pair.size(1)}) &&
+         kernels::triangle_projection_supported(a.pair.size(2), a.weights.size(1) / 4);
+}
+
+void CudaBackend::triangle_projection(const TriangleProjectionArgs& a) {
+  if (!fuses_triangle_projection(a)) {
+    Backend::triangle_projection(a);
+    return;
+  }
+  int64_t n = 0, pair_ld = 0;
+  a.pair.as_rows(&n, &pair_ld);
+  const int64_t rows = a.pair.size(0), L = a.pair.size(1), cz = a.pair.size(2), cb = a.weights.size(1) / 4;
+  AXF_CHECK(a.weights.shape() == Shape({cz, 4 * cb}) && a.left.is_contiguous() && a.right.is_contiguous() &&
+                a.left.shape() == Shape({cb, L, L}) && a.right.shape() == Shape({cb, L, L}) && a.row_begin >= 0 &&
+                a.row_begin + rows <= L,
+            "triangle_projection: weights ", a.weights.describe(), ", left ", a.left.describe(), ", right ",
+            a.right.describe(), " for pair rows ", a.pair.describe(), " from row ", a.row_begin);
+  check_device_float(a.pair, "triangle_projection pair");
+  check_device_float(a.mask, "triangle_projection mask");
+  check_device_float(a.left, "triangle_projection left");
+  check_device_float(a.right, "triangle_projection right");
+  const Tensor w = gemm_operand(a.weights, DType::BF16, "triangle_projection weights");
+  kernels::TriangleProjectionParams p;
+  p.pair = a.pair.raw_data();
+  p.pair_ld = pair_ld;
+  p.ln_scale = dense_vector(a.ln_scale, cz, "triangle_projection scale");
+  p.ln_offset = dense_vector(a.ln_offset, cz, "triangle_projection offset");
+  p.eps = a.eps;
+  p.w = w.raw_data();
+  p.b = dense_vector(a.bias, 4 * cb, "triangle_projection bias");
+  p.mask = static_cast<const float*>(a.mask.raw_data());
+  p.left = a.left.raw_data();
+  p.right = a.right.raw_data();
+  p.rows = rows;
+  p.L = L;
+  p.row_begin = a.row_begin;
+  p.cz = cz;
+  p.cb = cb;
+  AXF_CHECK(kernels::triangle_projection_fits(p), "triangle_projection: unaligned weights ", w.describe());
+  activate();
+  kernels::launch_triangle_projection(p, ctx_->stream);
 }
 
 }  // namespace axf::backend::cuda

@@ -11,16 +11,17 @@ namespace axf::kernels {
 
 namespace {
 
-constexpr int kTileRows = 128;  // rows per tile: 8 warps of 16
-constexpr int kThreads = 256;
+constexpr int kWarps = 8;
+constexpr int kThreads = 32 * kWarps;
+constexpr int kWarpRows = 16;  // rows per warp tile (the m of one mma)
 
 template <int CZ, int C>
 struct GatedOutputTile {
   static constexpr int kStrideZ = CZ + 8;  // bf16 per shared row (16 bytes of padding: conflict-free ldmatrix)
   static constexpr int kStrideC = C + 8;
   static constexpr size_t kWeightElems = static_cast<size_t>(CZ + C) * kStrideZ;
-  static constexpr size_t kStageElems = static_cast<size_t>(kTileRows) * (kStrideZ + kStrideC);  // pair and t rows
-  static constexpr size_t kSmemBytes = kWeightElems * 2 + 4 * CZ * sizeof(float) + 2 * kStageElems * 2;
+  static constexpr size_t kStageElems = static_cast<size_t>(kWarpRows) * (kStrideZ + kStrideC);  // pair and t rows
+  static constexpr size_t kSmemBytes = kWeightElems * 2 + 4 * CZ * sizeof(float) + 2 * kWarps * kStageElems * 2;
   static constexpr int kHalf = CZ / 2;    // output columns per pass over the products
   static constexpr int kNb = kHalf / 8;   // n-blocks per pass
 };
@@ -35,7 +36,7 @@ __global__ void __launch_bounds__(kThreads, 1) triangle_gated_output_kernel(cons
   float* const offset = scale + CZ;
   float* const gate_b = offset + CZ;
   float* const out_b = gate_b + CZ;
-  // Two stages, each the pair rows [kTileRows][kStrideZ] then the t rows [kTileRows][kStrideC].
+  // Per warp two stages, each its pair rows [16][kStrideZ] then its t rows [16][kStrideC].
   uint16_t* const stages = reinterpret_cast<uint16_t*>(out_b + CZ);
 
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
@@ -56,88 +57,93 @@ __global__ void __launch_bounds__(kThreads, 1) triangle_gated_output_kernel(cons
     gate_b[e] = p.gating_b[e];
     out_b[e] = p.output_b[e];
   }
+  cp_async_wait<0>();
+  __syncthreads();  // the weights and parameters are in; from here on the warps run independently
 
   uint16_t* const pair = static_cast<uint16_t*>(p.pair);
   const uint16_t* const tin = static_cast<const uint16_t*>(p.t);
-  const int64_t n_tiles = (p.rows + kTileRows - 1) / kTileRows;
-  const int r0 = warp * 16 + g, r1 = r0 + 8;  // this thread's rows of the tile
-  // The pair and t rows of a tile into a stage (zeros past the last row), one commit group per tile.
+  const int64_t n_tiles = (p.rows + kWarpRows - 1) / kWarpRows, step = int64_t{gridDim.x} * kWarps;
+  // A warp tile's pair and t rows into one of this warp's stages (zeros past the last row), one commit group each.
   auto load_tile = [&](int64_t tile, int stage) {
-    uint16_t* const Ps = stages + stage * T::kStageElems;
-    uint16_t* const Ts = Ps + kTileRows * T::kStrideZ;
-    const int64_t row0 = tile * kTileRows;
-    const int nrows = static_cast<int>(p.rows - row0 < kTileRows ? p.rows - row0 : kTileRows);
-    for (int e = tid; e < kTileRows * CZ / 8; e += kThreads) {
+    uint16_t* const Ps = stages + (warp * 2 + stage) * T::kStageElems;
+    uint16_t* const Ts = Ps + kWarpRows * T::kStrideZ;
+    const int64_t row0 = tile * kWarpRows;
+#pragma unroll
+    for (int e = lane; e < kWarpRows * CZ / 8; e += 32) {
       const int r = e / (CZ / 8), c8 = (e % (CZ / 8)) * 8;
-      const bool ok = r < nrows;
+      const bool ok = row0 + r < p.rows;
       cp_async_16(Ps + r * T::kStrideZ + c8, ok ? pair + (row0 + r) * p.pair_ld + c8 : pair, ok);
     }
-    for (int e = tid; e < kTileRows * C / 8; e += kThreads) {
+#pragma unroll
+    for (int e = lane; e < kWarpRows * C / 8; e += 32) {
       const int r = e / (C / 8), c8 = (e % (C / 8)) * 8;
-      const bool ok = r < nrows;
+      const bool ok = row0 + r < p.rows;
       cp_async_16(Ts + r * T::kStrideC + c8, ok ? tin + (row0 + r) * p.t_ld + c8 : tin, ok);
     }
     cp_async_commit();
   };
   int stage = 0;
-  if (blockIdx.x < n_tiles) load_tile(blockIdx.x, 0);
-  for (int64_t tile = blockIdx.x; tile < n_tiles; tile += gridDim.x, stage ^= 1) {
-    // The next tile loads into the other stage (free since the previous tile's last barrier) during this one.
-    if (tile + gridDim.x < n_tiles) {
-      load_tile(tile + gridDim.x, stage ^ 1);
+  int64_t tile = int64_t{blockIdx.x} * kWarps + warp;
+  if (tile < n_tiles) load_tile(tile, 0);
+  for (; tile < n_tiles; tile += step, stage ^= 1) {
+    if (tile + step < n_tiles) {  // the next tile into the other stage (last read in the previous iteration)
+      load_tile(tile + step, stage ^ 1);
       cp_async_wait<1>();
     } else {
       cp_async_wait<0>();
     }
-    __syncthreads();
-    uint16_t* const Ps = stages + stage * T::kStageElems;
-    const uint16_t* const Ts = Ps + kTileRows * T::kStrideZ;
-    const int64_t row0 = tile * kTileRows;
-    const int nrows = static_cast<int>(p.rows - row0 < kTileRows ? p.rows - row0 : kTileRows);
+    __syncwarp();  // every lane's copies of this tile are visible to the warp
+    uint16_t* const Ps = stages + (warp * 2 + stage) * T::kStageElems;
+    const uint16_t* const Ts = Ps + kWarpRows * T::kStrideZ;
+    const int64_t row0 = tile * kWarpRows;
 
-    // LayerNorm of rows r0 and r1: each quad lane reads only the columns of its A fragments, and so do its
+    // LayerNorm of rows g and g + 8: each quad lane reads only the columns of its A fragments, and so do its
     // epilogue writes below (no lane reads an element another lane rewrites).
     uint32_t xa[CZ / 16][4];
-    layer_norm_fragments<CZ>(Ps, T::kStrideZ, r0, r1, t, scale, offset, p.eps, xa);
+    layer_norm_fragments<CZ>(Ps, T::kStrideZ, g, g + 8, t, scale, offset, p.eps, xa);
     uint32_t ta[C / 16][4];
 #pragma unroll
     for (int ks = 0; ks < C / 16; ++ks)
-      ldmatrix_x4(ta[ks], Ts + (warp * 16 + fragment_row(lane)) * T::kStrideC + ks * 16 + fragment_col(lane));
+      ldmatrix_x4(ta[ks], Ts + fragment_row(lane) * T::kStrideC + ks * 16 + fragment_col(lane));
 
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
+      // The accumulators start from the biases.
       float ga[T::kNb][4], ua[T::kNb][4];
 #pragma unroll
-      for (int nb = 0; nb < T::kNb; ++nb)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) ga[nb][e] = ua[nb][e] = 0.f;
+      for (int nb = 0; nb < T::kNb; ++nb) {
+        const float2 b1 = *reinterpret_cast<const float2*>(gate_b + h * T::kHalf + nb * 8 + 2 * t);
+        const float2 b2 = *reinterpret_cast<const float2*>(out_b + h * T::kHalf + nb * 8 + 2 * t);
+        ga[nb][0] = ga[nb][2] = b1.x, ga[nb][1] = ga[nb][3] = b1.y;
+        ua[nb][0] = ua[nb][2] = b2.x, ua[nb][1] = ua[nb][3] = b2.y;
+      }
       accumulate_product<CZ / 16, T::kNb>(ga, xa, Wg + h * T::kHalf, T::kStrideZ, lane);
       accumulate_product<C / 16, T::kNb>(ua, ta, Wo + h * T::kHalf, T::kStrideZ, lane);
-      // pair += sigmoid(gate) * update for this thread's elements (rows r0, r1; columns col, col + 1), in place.
+      // pair += sigmoid(gate) * update for this thread's elements (rows g, g + 8; columns col, col + 1), in place.
 #pragma unroll
       for (int nb = 0; nb < T::kNb; ++nb)
 #pragma unroll
         for (int hr = 0; hr < 2; ++hr) {
-          const int row = hr ? r1 : r0, col = h * T::kHalf + nb * 8 + 2 * t;
-          uint32_t* const dst = reinterpret_cast<uint32_t*>(Ps + row * T::kStrideZ + col);
+          const int col = h * T::kHalf + nb * 8 + 2 * t;
+          uint32_t* const dst = reinterpret_cast<uint32_t*>(Ps + (g + 8 * hr) * T::kStrideZ + col);
           const uint32_t old = *dst;
           float y[2];
 #pragma unroll
           for (int e = 0; e < 2; ++e) {
-            const float gate = 1.0f / (1.0f + __expf(-(ga[nb][2 * hr + e] + gate_b[col + e])));
-            y[e] = (e ? bf16_hi(old) : bf16_lo(old)) + gate * (ua[nb][2 * hr + e] + out_b[col + e]);
+            const float gate = __fdividef(1.0f, 1.0f + __expf(-ga[nb][2 * hr + e]));
+            y[e] = (e ? bf16_hi(old) : bf16_lo(old)) + gate * ua[nb][2 * hr + e];
           }
           *dst = pack_bf16x2(y[0], y[1]);
         }
     }
-    __syncthreads();
-    for (int e = tid; e < kTileRows * CZ / 8; e += kThreads) {
+    __syncwarp();
+    for (int e = lane; e < kWarpRows * CZ / 8; e += 32) {
       const int r = e / (CZ / 8), c8 = (e % (CZ / 8)) * 8;
-      if (r < nrows)
+      if (row0 + r < p.rows)
         *reinterpret_cast<uint4*>(pair + (row0 + r) * p.pair_ld + c8) =
             *reinterpret_cast<const uint4*>(Ps + r * T::kStrideZ + c8);
     }
-    __syncthreads();  // the stage is free for the tile after next
+    __syncwarp();  // this stage is read: free for the tile after next
   }
 }
 
@@ -151,7 +157,7 @@ void launch_widths(const TriangleGatedOutputParams& p, cudaStream_t stream) {
   AXF_CUDA_CHECK(cudaGetDevice(&device));
   AXF_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
   AXF_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, T::kSmemBytes));
-  const int64_t tiles = (p.rows + kTileRows - 1) / kTileRows;
+  const int64_t tiles = (p.rows + kWarps * kWarpRows - 1) / (kWarps * kWarpRows);  // of all warps' rows
   const int64_t blocks = std::min<int64_t>(tiles, static_cast<int64_t>(std::max(per_sm, 1)) * sms);
   kernel<<<static_cast<unsigned>(blocks), kThreads, T::kSmemBytes, stream>>>(p);
   AXF_CUDA_CHECK_LAUNCH("triangle_gated_output_kernel");

@@ -13,28 +13,32 @@ namespace axf::kernels {
 
 namespace {
 
-constexpr int kTileRows = 128;  // pair rows per tile: 8 warps of 16
-constexpr int kThreads = 256;
+constexpr int kWarps = 12;
+constexpr int kThreads = 32 * kWarps;
+constexpr int kWarpRows = 16;  // pair rows per warp tile (the m of one mma)
 
 template <int CZ, int CB>
 struct ProjectionTile {
-  static constexpr int kStrideZ = CZ + 8;         // bf16 per shared pair row (16 bytes of padding: conflict-free)
-  static constexpr int kStrideW = CB + 8;         // bf16 per shared weight row
-  static constexpr int kStrideO = kTileRows + 8;  // bf16 per shared output channel (16-byte pieces stay aligned)
+  static constexpr int kStrideZ = CZ + 8;                 // bf16 per shared pair row (16 bytes of padding)
+  static constexpr int kStrideW = CB + 8;                 // bf16 per shared weight row
+  static constexpr int kStrideO = kWarps * kWarpRows + 8;  // bf16 per shared output channel (all warps' rows)
   static constexpr size_t kWeightBytes = 2 * size_t{CZ} * kStrideW * 2;  // projection and gate
-  static constexpr size_t kParamBytes = (2 * CZ + 2 * CB + 2 * kTileRows) * sizeof(float);  // norm, biases, masks
-  static constexpr size_t kTileBytes = 2 * size_t{kTileRows} * kStrideZ * 2;  // two stages of pair rows
+  static constexpr size_t kParamBytes = (2 * CZ + 2 * CB + 2 * kWarps * kWarpRows) * sizeof(float);
+  static constexpr size_t kRowBytes = 2 * size_t{kWarps} * kWarpRows * kStrideZ * 2;  // two stages per warp
   static constexpr size_t kOutBytes = size_t{CB} * kStrideO * 2;
-  static constexpr size_t kSmemBytes = kWeightBytes + kParamBytes + kTileBytes + kOutBytes;
+  static constexpr size_t kSmemBytes = kWeightBytes + kParamBytes + kRowBytes + kOutBytes;
   static constexpr int kHalf = CB / 2;   // output channels per pass over the products
   static constexpr int kNb = kHalf / 8;  // n-blocks per pass
-  static_assert(kParamBytes % 16 == 0, "the pair tiles must start 16-byte aligned");
+  static_assert(kParamBytes % 16 == 0, "the pair rows must start 16-byte aligned");
 };
 
-__device__ __forceinline__ float sigmoid(float x) { return 1.0f / (1.0f + __expf(-x)); }
+// sigmoid with the SFU's exponential and reciprocal (2 ulp; 0 for x -> -inf, 1 for x -> inf).
+__device__ __forceinline__ float fast_sigmoid(float x) { return __fdividef(1.0f, 1.0f + __expf(-x)); }
 
-// blockIdx.y: the side (0 left, 1 right); blockIdx.x walks the tiles of rows. vec_out: every channel's run of
-// outputs starts 16-byte aligned (row_begin L and L^2 multiples of 8, aligned bases).
+// blockIdx.y: the side (0 left, 1 right). Each warp walks its own tiles of 16 rows (blockIdx.x * kWarps + warp, then
+// every gridDim.x * kWarps-th), with its own two stages: no block barrier after the weights are in, so one warp's
+// products overlap another's loads and epilogue. vec_out: every channel's run of outputs starts 16-byte aligned
+// (row_begin L and L^2 multiples of 8, aligned bases).
 template <int CZ, int CB>
 __global__ void __launch_bounds__(kThreads, 1) triangle_projection_kernel(const TriangleProjectionParams p,
                                                                           bool vec_out) {
@@ -46,9 +50,9 @@ __global__ void __launch_bounds__(kThreads, 1) triangle_projection_kernel(const 
   float* const offset = scale + CZ;
   float* const bp = offset + CZ;
   float* const bg = bp + CB;
-  float* const masks = bg + CB;                                  // [2][kTileRows]
-  uint16_t* const Zs = reinterpret_cast<uint16_t*>(masks + 2 * kTileRows);  // [2][kTileRows][kStrideZ]
-  uint16_t* const Os = Zs + 2 * kTileRows * T::kStrideZ;        // [CB][kStrideO] the gated tile, channel-major
+  float* const masks = bg + CB;  // [warp][stage][16]
+  uint16_t* const Zs = reinterpret_cast<uint16_t*>(masks + 2 * kWarps * kWarpRows);  // [warp][stage][16][kStrideZ]
+  uint16_t* const Os = Zs + 2 * kWarps * kWarpRows * T::kStrideZ;  // [CB][kStrideO]: warp w's rows at 16 w
 
   const int side = blockIdx.y;
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
@@ -58,6 +62,7 @@ __global__ void __launch_bounds__(kThreads, 1) triangle_projection_kernel(const 
     cp_async_16(Wp + r * T::kStrideW + c8, w + r * 4 * CB + side * CB + c8, true);
     cp_async_16(Wg + r * T::kStrideW + c8, w + r * 4 * CB + (2 + side) * CB + c8, true);
   }
+  cp_async_commit();
   for (int e = tid; e < CZ; e += kThreads) {
     scale[e] = p.ln_scale[e];
     offset[e] = p.ln_offset[e];
@@ -66,78 +71,89 @@ __global__ void __launch_bounds__(kThreads, 1) triangle_projection_kernel(const 
     bp[e] = p.b[side * CB + e];
     bg[e] = p.b[(2 + side) * CB + e];
   }
+  cp_async_wait<0>();
+  __syncthreads();  // the weights and parameters are in; from here on the warps run independently
 
   const uint16_t* const pair = static_cast<const uint16_t*>(p.pair);
   const int64_t N = p.rows * p.L, plane = p.L * p.L;
-  const int64_t n_tiles = (N + kTileRows - 1) / kTileRows;
+  const int64_t n_tiles = (N + kWarpRows - 1) / kWarpRows, step = int64_t{gridDim.x} * kWarps;
   uint16_t* const out = static_cast<uint16_t*>(side ? p.right : p.left) + p.row_begin * p.L;  // channel c: + c L^2
-  // The rows of a tile and their mask values into a stage (zeros past the last row); one commit group per tile
-  // (the first also carries the weights).
+  uint16_t* const Ow = Os + warp * kWarpRows;  // this warp's columns of Os
+  // A warp tile's rows and mask values into one of this warp's stages (zeros past the last row).
   auto load_tile = [&](int64_t tile, int stage) {
-    const int64_t n0 = tile * kTileRows;
-    uint16_t* const Z = Zs + stage * kTileRows * T::kStrideZ;
-    for (int e = tid; e < kTileRows * CZ / 8; e += kThreads) {
+    const int64_t n0 = tile * kWarpRows;
+    uint16_t* const Z = Zs + (warp * 2 + stage) * kWarpRows * T::kStrideZ;
+#pragma unroll
+    for (int e = lane; e < kWarpRows * CZ / 8; e += 32) {
       const int r = e / (CZ / 8), c8 = (e % (CZ / 8)) * 8;
       const bool ok = n0 + r < N;
       cp_async_16(Z + r * T::kStrideZ + c8, ok ? pair + (n0 + r) * p.pair_ld + c8 : pair, ok);
     }
-    if (tid < kTileRows) {
-      const bool ok = n0 + tid < N;
-      cp_async_4(masks + stage * kTileRows + tid, ok ? p.mask + n0 + tid : p.mask, ok);
+    if (lane < kWarpRows) {
+      const bool ok = n0 + lane < N;
+      cp_async_4(masks + (warp * 2 + stage) * kWarpRows + lane, ok ? p.mask + n0 + lane : p.mask, ok);
     }
     cp_async_commit();
   };
 
-  const int r0 = warp * 16 + g, r1 = r0 + 8;  // this thread's rows of the tile
   int stage = 0;
-  if (blockIdx.x < n_tiles) load_tile(blockIdx.x, 0);
-  for (int64_t tile = blockIdx.x; tile < n_tiles; tile += gridDim.x, stage ^= 1) {
-    // The next tile loads into the other stage (last read before the previous tile's second barrier).
-    if (tile + gridDim.x < n_tiles) {
-      load_tile(tile + gridDim.x, stage ^ 1);
+  int64_t tile = int64_t{blockIdx.x} * kWarps + warp;
+  if (tile < n_tiles) load_tile(tile, 0);
+  for (; tile < n_tiles; tile += step, stage ^= 1) {
+    if (tile + step < n_tiles) {  // the next tile into the other stage (last read in the previous iteration)
+      load_tile(tile + step, stage ^ 1);
       cp_async_wait<1>();
     } else {
       cp_async_wait<0>();
     }
-    __syncthreads();  // this tile's rows are in; the previous tile's output has left Os
-    const uint16_t* const Z = Zs + stage * kTileRows * T::kStrideZ;
-    const float mask0 = masks[stage * kTileRows + r0], mask1 = masks[stage * kTileRows + r1];
+    __syncwarp();  // every lane's copies of this tile are visible to the warp
+    const uint16_t* const Z = Zs + (warp * 2 + stage) * kWarpRows * T::kStrideZ;
+    const float* const mk = masks + (warp * 2 + stage) * kWarpRows;
+    const float mask0 = mk[g], mask1 = mk[g + 8];
     uint32_t xa[CZ / 16][4];
-    layer_norm_fragments<CZ>(Z, T::kStrideZ, r0, r1, t, scale, offset, p.eps, xa);
+    layer_norm_fragments<CZ>(Z, T::kStrideZ, g, g + 8, t, scale, offset, p.eps, xa);
+    const int64_t n0 = tile * kWarpRows;
+    const bool full = vec_out && n0 + kWarpRows <= N;
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
+      // The accumulators start from the biases.
       float ap[T::kNb][4], ag[T::kNb][4];
 #pragma unroll
-      for (int nb = 0; nb < T::kNb; ++nb)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) ap[nb][e] = ag[nb][e] = 0.f;
+      for (int nb = 0; nb < T::kNb; ++nb) {
+        const float2 b1 = *reinterpret_cast<const float2*>(bp + h * T::kHalf + nb * 8 + 2 * t);
+        const float2 b2 = *reinterpret_cast<const float2*>(bg + h * T::kHalf + nb * 8 + 2 * t);
+        ap[nb][0] = ap[nb][2] = b1.x, ap[nb][1] = ap[nb][3] = b1.y;
+        ag[nb][0] = ag[nb][2] = b2.x, ag[nb][1] = ag[nb][3] = b2.y;
+      }
       accumulate_product<CZ / 16, T::kNb>(ap, xa, Wp + h * T::kHalf, T::kStrideW, lane);
       accumulate_product<CZ / 16, T::kNb>(ag, xa, Wg + h * T::kHalf, T::kStrideW, lane);
-      // Os[c][row] = mask * (projection + b) * sigmoid(gate + b_gate), rounded once.
+      // Ow[c][row] = mask * projection * sigmoid(gate), rounded once.
 #pragma unroll
       for (int nb = 0; nb < T::kNb; ++nb)
 #pragma unroll
         for (int hr = 0; hr < 2; ++hr)
 #pragma unroll
           for (int e = 0; e < 2; ++e) {
-            const int c = h * T::kHalf + nb * 8 + 2 * t + e, row = hr ? r1 : r0;
-            const float y = (hr ? mask1 : mask0) * (ap[nb][2 * hr + e] + bp[c]) * sigmoid(ag[nb][2 * hr + e] + bg[c]);
-            Os[c * T::kStrideO + row] = __bfloat16_as_ushort(__float2bfloat16_rn(y));
+            const int c = h * T::kHalf + nb * 8 + 2 * t + e;
+            const float y = (hr ? mask1 : mask0) * ap[nb][2 * hr + e] * fast_sigmoid(ag[nb][2 * hr + e]);
+            Ow[c * T::kStrideO + g + 8 * hr] = __bfloat16_as_ushort(__float2bfloat16_rn(y));
           }
-    }
-    __syncthreads();  // Os holds the gated tile
-    const int64_t n0 = tile * kTileRows;
-    const int nrows = static_cast<int>(N - n0 < kTileRows ? N - n0 : kTileRows);
-    if (vec_out && nrows == kTileRows) {
-      for (int e = tid; e < CB * kTileRows / 8; e += kThreads) {
-        const int c = e / (kTileRows / 8), r8 = (e % (kTileRows / 8)) * 8;
-        *reinterpret_cast<uint4*>(out + c * plane + n0 + r8) = *reinterpret_cast<const uint4*>(Os + c * T::kStrideO + r8);
+      __syncwarp();
+      // The half's channels out: 16-byte pieces (two lanes per channel's 16 rows), else element by element.
+      if (full) {
+#pragma unroll
+        for (int i = 0; i < T::kHalf / 16; ++i) {
+          const int c = h * T::kHalf + i * 16 + (lane >> 1), r8 = (lane & 1) * 8;
+          *reinterpret_cast<uint4*>(out + c * plane + n0 + r8) =
+              *reinterpret_cast<const uint4*>(Ow + c * T::kStrideO + r8);
+        }
+      } else {
+        for (int e = lane; e < T::kHalf * kWarpRows; e += 32) {
+          const int c = h * T::kHalf + e / kWarpRows, r = e % kWarpRows;
+          if (n0 + r < N) out[c * plane + n0 + r] = Ow[c * T::kStrideO + r];
+        }
       }
-    } else {
-      for (int e = tid; e < CB * kTileRows; e += kThreads) {
-        const int c = e / kTileRows, r = e % kTileRows;
-        if (r < nrows) out[c * plane + n0 + r] = Os[c * T::kStrideO + r];
-      }
+      __syncwarp();  // Ow and this stage are read: free for the next half and the tile after next
     }
   }
 }
@@ -152,7 +168,7 @@ void launch_widths(const TriangleProjectionParams& p, cudaStream_t stream) {
   AXF_CUDA_CHECK(cudaGetDevice(&device));
   AXF_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
   AXF_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, T::kSmemBytes));
-  const int64_t tiles = (p.rows * p.L + kTileRows - 1) / kTileRows;
+  const int64_t tiles = (p.rows * p.L + kWarps * kWarpRows - 1) / (kWarps * kWarpRows);  // of all warps' rows
   // Half of the resident blocks per side (both sides read every tile of rows).
   const int64_t per_side = std::min<int64_t>(tiles, std::max<int64_t>(1, int64_t{std::max(per_sm, 1)} * sms / 2));
   const bool vec_out = aligned(p.left, 16) && aligned(p.right, 16) && (p.row_begin * p.L) % 8 == 0 &&

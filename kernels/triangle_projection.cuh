@@ -6,8 +6,9 @@
 // pair [rows, L, CZ] rows (pair_ld apart), w [CZ, 4 CB] bf16 (left, right, left gate, right gate), b [4 CB] fp32,
 // mask [rows, L] fp32 dense, left/right [CB, L, L] bf16 contiguous. The products and the gating stay in fp32 (the
 // unfused sequence rounds the projections to bf16 first). Each block keeps one side's two weight matrices in
-// shared memory and walks tiles of 128 rows (8 warps of 16): the next tile's rows load (cp.async) while this one
-// runs; the gated tile goes channel-major through shared memory and out in 16-byte pieces along j.
+// shared memory; each of its 12 warps walks its own tiles of 16 rows (the next tile's rows load by cp.async while
+// this one runs, no block barriers), and writes the gated tile channel-major through shared memory in 16-byte
+// pieces along j.
 #pragma once
 
 #include <cuda_runtime_api.h>

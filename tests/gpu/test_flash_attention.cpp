@@ -276,6 +276,16 @@ std::vector<FlashCase> flash_cases() {
   FlashCase bs = fc("bf16_bias_bf16_strided", 2, 70, 130, 2, 2, 32, 32, true, false, true, true, S);
   bs.dtype = bs.bias_dtype = DType::BF16;
   add(bs);
+  // Row groups (batch rows sharing one bias tile): batch counts off the group size, fully masked rows, both head
+  // dims that take them, aligned strided views.
+  for (FlashCase c : std::vector<FlashCase>{
+           fc("bf16_bias_bf16_rows4_d16", 4, 70, 130, 4, 4, 16, 16, true, false, true, true, Layout::Dense, {1, 3}),
+           fc("bf16_bias_bf16_rows5_tails", 5, 130, 200, 2, 2, 32, 32, true, false, true, true, Layout::Dense, {4}),
+           fc("bf16_bias_bf16_rows3_aligned", 3, 66, 136, 2, 2, 32, 32, true, false, true, true, A),
+           fc("bf16_bias_bf16_rows7_no_gate", 7, 33, 64, 3, 3, 32, 32, true, true, true, false)}) {
+    c.dtype = c.bias_dtype = DType::BF16;
+    add(c);
+  }
   return cs;
 }
 

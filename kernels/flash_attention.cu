@@ -58,20 +58,14 @@ __device__ __forceinline__ float comp(const float4& v, int i) { return i == 0 ? 
 struct BlockCoords {
   int64_t b = 0, q0 = 0;
   int h = 0, hk = 0, rows = 0;  // hk: the key/value head (0 when Hk == 1); rows: valid queries in the tile
-  bool b_valid = true;
 };
-// With row groups (rb > 1 batch rows per block, sharing the bias tile), `sub` picks the block's batch row; past the
-// last batch row b reads as B - 1 (the caller computes it but writes nothing).
-__device__ __forceinline__ BlockCoords block_coords(const FlashAttentionParams& p, int n_qtiles, int tile_rows = kBM,
-                                                    int rb = 1, int sub = 0) {
+__device__ __forceinline__ BlockCoords block_coords(const FlashAttentionParams& p, int n_qtiles, int tile_rows = kBM) {
   BlockCoords c;
   const int64_t x = blockIdx.x;
   const int64_t bh = x / n_qtiles;
   c.q0 = (x - bh * n_qtiles) * tile_rows;
   c.h = static_cast<int>(bh % p.H);
-  c.b = (bh / p.H) * rb + sub;
-  c.b_valid = c.b < p.B;
-  if (!c.b_valid) c.b = p.B - 1;
+  c.b = bh / p.H;
   c.hk = p.Hk == 1 ? 0 : c.h;
   c.rows = static_cast<int>(p.Q - c.q0 < tile_rows ? p.Q - c.q0 : tile_rows);
   return c;
@@ -354,7 +348,7 @@ struct NoBias {
   uint16_t unused;
 };
 
-template <int DK, class BiasT, int MT, int RB = 1>
+template <int DK, class BiasT, int MT>
 struct Bf16Tile {
   static constexpr bool kHasBias = !std::is_same_v<BiasT, NoBias>;
   static constexpr int kRows = kBM * MT;  // query rows per block
@@ -363,24 +357,21 @@ struct Bf16Tile {
   // Bias tile [kRows][kBN keys] per stage, rows padded by 16 bytes so a warp's fragment reads (8 rows x 4 key
   // pairs) fall in distinct banks.
   static constexpr int kBiasStride = kBN + 16 / static_cast<int>(sizeof(BiasT));
-  // A stage holds K, V and the key mask of each of the block's RB batch rows, then the bias tile they share.
-  static constexpr size_t kKVRowBytes = 2 * kKVElems * sizeof(uint16_t) + kBN * sizeof(float);
-  static constexpr size_t kBiasOffset = RB * kKVRowBytes;
+  static constexpr size_t kBiasOffset = 2 * kKVElems * sizeof(uint16_t) + kBN * sizeof(float);
   static constexpr size_t kStageBytes = kBiasOffset + kRows * kBiasStride * sizeof(BiasT);
   static constexpr size_t kSmemBytes = kStages * kStageBytes;
   static constexpr int kNv = DK / 8;  // n-blocks of output columns
   // The q tile (bf16, kStride per row) goes through the second stage, O / l (fp32, kOutStride per row) through the
   // stages after the loop: both fit the stages of the bias-free kernel.
   static constexpr int kOutStride = DK + 4;
-  static_assert(kRows * kStride * sizeof(uint16_t) <= kKVRowBytes, "a row's q tile must fit its part of a stage");
-  static_assert(RB * kRows * kOutStride * sizeof(float) <= kStages * kBiasOffset, "O / l must fit the stages");
+  static_assert(kRows * kStride * sizeof(uint16_t) <= kBiasOffset, "the q tile must fit one stage");
+  static_assert(kRows * kOutStride * sizeof(float) <= kStages * kBiasOffset, "O / l must fit the stages");
   // Blocks per SM the registers must allow (more warps against the latency of the softmax between the two
   // products). One slab, measured on an H100 at L=1024 (Nsight Compute): 5 blocks (95 registers) made head dim 16
   // (the extra-MSA row attention) 9% faster and the bias-free head dim 32 (MSA column attention, whose stages hold
   // no bias tile) 9% faster, but the bf16-bias head dim 32 (MSA row, triangle attention) 6% slower than 4 blocks
   // (127 registers), so that one keeps 4. Two slabs hold twice the accumulators and interleave their own work.
-  static constexpr int kMinBlocks = RB > 1    ? 1
-                                    : MT == 2 ? (DK >= 64 ? 2 : 3)
+  static constexpr int kMinBlocks = MT == 2 ? (DK >= 64 ? 2 : 3)
                                     : DK >= 64 ? 3
                                     : (DK <= 16 || !kHasBias || std::is_same_v<BiasT, float>) ? 5
                                                                                  : 4;
@@ -397,20 +388,15 @@ struct Bf16Vectors {
 // Bias tiles travel with the key/value tiles: cp.async into shared memory one tile ahead (16-byte copies when
 // the bias rows allow them), read back in the accumulator layout. BiasT: uint16_t (bf16 bits), float or NoBias.
 
-// Row groups (RB > 1): the block's RB x 4 warps take RB batch rows of the same head and query tile (warps 4 sb ..
-// 4 sb + 3 batch row sb), each with its own K, V and mask tiles, all reading one bias tile per key tile: the bias's
-// L2 traffic per score falls by RB.
-template <int DK, class BiasT, int MT, int RB>
-__global__ void __launch_bounds__(kThreads * RB, Bf16Tile<DK, BiasT, MT, RB>::kMinBlocks)
+template <int DK, class BiasT, int MT>
+__global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
     flash_attention_bf16(const FlashAttentionParams p, int n_qtiles, Bf16Vectors vec) {
-  using T = Bf16Tile<DK, BiasT, MT, RB>;
+  using T = Bf16Tile<DK, BiasT, MT>;
   extern __shared__ float4 smem_f4[];
   char* const smem = reinterpret_cast<char*>(smem_f4);
 
-  // sb: this thread's batch row of the group; ltid, warp: its thread and warp within that row's 4 warps.
-  const int tid = threadIdx.x, sb = tid / kThreads, ltid = tid % kThreads, warp = ltid >> 5, lane = tid & 31;
-  const int g = lane >> 2, t = lane & 3;
-  const BlockCoords bc = block_coords(p, n_qtiles, T::kRows, RB, sb);
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
+  const BlockCoords bc = block_coords(p, n_qtiles, T::kRows);
   const int D = static_cast<int>(p.D), Dv = static_cast<int>(p.Dv), K = static_cast<int>(p.K);
   const uint16_t* const q = static_cast<const uint16_t*>(p.q) + bc.b * p.q_s0 + bc.q0 * p.q_s1 + bc.h * p.q_s2;
   const uint16_t* const k = static_cast<const uint16_t*>(p.k) + bc.b * p.k_s0 + bc.hk * p.k_s2;
@@ -423,19 +409,16 @@ __global__ void __launch_bounds__(kThreads * RB, Bf16Tile<DK, BiasT, MT, RB>::kM
 
   // Without a bias the stages hold no bias tile (the host allocates less shared memory: more blocks per SM).
   const size_t stage_bytes = T::kHasBias ? T::kStageBytes : T::kBiasOffset;
-  auto stage_base = [&](int tile) { return smem + (tile % kStages) * stage_bytes; };
-  // This batch row's K tile (then V and the mask) in a stage; the shared bias tile at kBiasOffset of the stage.
-  auto stage = [&](int tile) { return reinterpret_cast<uint16_t*>(stage_base(tile) + sb * T::kKVRowBytes); };
-  auto bias_tile = [&](int tile) { return reinterpret_cast<BiasT*>(stage_base(tile) + T::kBiasOffset); };
+  auto stage = [&](int tile) { return reinterpret_cast<uint16_t*>(smem + (tile % kStages) * stage_bytes); };
 
   // Each thread's share of a tile's 16-byte copies is the same in every tile (only the tile's first key moves), so
   // its offsets are computed once: K and V rows kv_j0 + it kKvRowStep, head dims kv_c0 .. + 7; bias rows
   // b_r0 + it kBiasRowStep, keys b_c0 .. + kBiasChunk - 1 of the tile.
   constexpr int kKvRowStep = kThreads / (DK / 8);
   constexpr int kBiasChunk = 16 / static_cast<int>(sizeof(BiasT));  // elements per 16-byte copy
-  constexpr int kBiasRowStep = kThreads * RB / (kBN / kBiasChunk);
+  constexpr int kBiasRowStep = kThreads / (kBN / kBiasChunk);
   static_assert(kThreads % (DK / 8) == 0 && kThreads % (kBN / kBiasChunk) == 0, "copy shares must tile the block");
-  const int kv_j0 = ltid / (DK / 8), kv_c0 = (ltid % (DK / 8)) * 8;
+  const int kv_j0 = tid / (DK / 8), kv_c0 = (tid % (DK / 8)) * 8;
   const bool k_cols_ok = kv_c0 < D, v_cols_ok = kv_c0 < Dv;
   const uint16_t* const k_share = k + kv_j0 * p.k_s1 + kv_c0;
   const uint16_t* const v_share = v + kv_j0 * p.v_s1 + kv_c0;
@@ -469,25 +452,25 @@ __global__ void __launch_bounds__(kThreads * RB, Bf16Tile<DK, BiasT, MT, RB>::kM
       const uint16_t* const kt = k + k0 * p.k_s1;
       const uint16_t* const vt = v + k0 * p.v_s1;
 #pragma unroll 4
-      for (int e = ltid; e < kBN * DK; e += kThreads) {
+      for (int e = tid; e < kBN * DK; e += kThreads) {
         const int j = e / DK, c = e % DK;
         Ks[j * T::kStride + c] = j < nk && c < D ? kt[j * p.k_s1 + c] : uint16_t{0};
         Vs[j * T::kStride + c] = j < nk && c < Dv ? vt[j * p.v_s1 + c] : uint16_t{0};
       }
     }
-    if (mask && ltid < kBN) cp_async_4(Ms + ltid, ltid < nk ? mask + (k0 + ltid) * p.mask_s1 : mask, ltid < nk);
-    if constexpr (T::kHasBias) {  // by all the block's threads
-      BiasT* const Bs = bias_tile(tile);
+    if (mask && tid < kBN) cp_async_4(Ms + tid, tid < nk ? mask + (k0 + tid) * p.mask_s1 : mask, tid < nk);
+    if constexpr (T::kHasBias) {
+      BiasT* const Bs = reinterpret_cast<BiasT*>(reinterpret_cast<char*>(Ks) + T::kBiasOffset);
       if (vec.bias && nk == kBN) {
 #pragma unroll
-        for (int it = 0; it < T::kRows * kBN / kBiasChunk / (kThreads * RB); ++it) {
+        for (int it = 0; it < T::kRows * kBN / kBiasChunk / kThreads; ++it) {
           const int r = b_r0 + it * kBiasRowStep;
           const bool ok = r < bc.rows;
           cp_async_16(Bs + r * T::kBiasStride + b_c0, ok ? b_next + it * b_step : bias, ok);
         }
         b_next += kBN;  // keys are dense in the vector path
       } else {  // the last partial tile or unaligned views: element by element (zeros past the ends)
-        for (int e = tid; e < T::kRows * kBN; e += kThreads * RB) {
+        for (int e = tid; e < T::kRows * kBN; e += kThreads) {
           const int r = e / kBN, c = e % kBN;
           Bs[r * T::kBiasStride + c] = r < bc.rows && c < nk ? bias[r * p.bias_s1 + (k0 + c) * p.bias_s2] : BiasT{0};
         }
@@ -506,7 +489,7 @@ __global__ void __launch_bounds__(kThreads * RB, Bf16Tile<DK, BiasT, MT, RB>::kM
     // dims), then ldmatrix in the A-fragment layout.
     uint16_t* const Qs = stage(1);
     constexpr int kChunks = DK / 8;
-    for (int e = ltid; e < T::kRows * kChunks; e += kThreads) {
+    for (int e = tid; e < T::kRows * kChunks; e += kThreads) {
       const int r = e / kChunks, c = (e % kChunks) * 8;
       const bool ok = r < bc.rows && c < D;
       cp_async_16(Qs + r * T::kStride + c, ok ? q + r * p.q_s1 + c : q, ok);
@@ -560,7 +543,7 @@ __global__ void __launch_bounds__(kThreads * RB, Bf16Tile<DK, BiasT, MT, RB>::kM
     const uint16_t* const Ks = stage(tile);
     const uint16_t* const Vs = Ks + T::kKVElems;
     const float* const Ms = reinterpret_cast<const float*>(Vs + T::kKVElems);
-    const BiasT* const Bs = bias_tile(tile);
+    const BiasT* const Bs = reinterpret_cast<const BiasT*>(reinterpret_cast<const char*>(Ks) + T::kBiasOffset);
     const int k0 = tile * kBN;
 
     // Whether any key of this tile is masked (warp-uniform; a partial last tile counts, its padding is zero): a
@@ -699,7 +682,7 @@ __global__ void __launch_bounds__(kThreads * RB, Bf16Tile<DK, BiasT, MT, RB>::kM
   if (vec.out) {
     // O / l into shared memory (fp32, rows padded by 16 bytes; the stages are free after the loop's last barrier),
     // then per 8 columns one 16-byte gate read and one 16-byte output write.
-    float* const Os = reinterpret_cast<float*>(smem) + sb * T::kRows * T::kOutStride;
+    float* const Os = reinterpret_cast<float*>(smem);
 #pragma unroll
     for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
@@ -713,9 +696,9 @@ __global__ void __launch_bounds__(kThreads * RB, Bf16Tile<DK, BiasT, MT, RB>::kM
       }
     __syncthreads();
     constexpr int kChunks = DK / 8;
-    for (int e = ltid; e < T::kRows * kChunks; e += kThreads) {
+    for (int e = tid; e < T::kRows * kChunks; e += kThreads) {
       const int r = e / kChunks, c = (e % kChunks) * 8;
-      if (!bc.b_valid || r >= bc.rows || c >= Dv) continue;
+      if (r >= bc.rows || c >= Dv) continue;
       const float4 lo = *reinterpret_cast<const float4*>(Os + r * T::kOutStride + c);
       const float4 hi = *reinterpret_cast<const float4*>(Os + r * T::kOutStride + c + 4);
       float x[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
@@ -740,7 +723,7 @@ __global__ void __launch_bounds__(kThreads * RB, Bf16Tile<DK, BiasT, MT, RB>::kM
     for (int hr = 0; hr < 2; ++hr) {
       const float inv = 1.0f / l[mt][2 * hr];
       const int r = row(mt) + 8 * hr;
-      if (!bc.b_valid || r >= bc.rows) continue;
+      if (r >= bc.rows) continue;
 #pragma unroll
       for (int nv = 0; nv < T::kNv; ++nv)
 #pragma unroll
@@ -774,17 +757,14 @@ void head_dim_switch(int64_t dh, F&& f) {
 
 int64_t query_tiles(const FlashAttentionParams& p, int tile_rows) { return (p.Q + tile_rows - 1) / tile_rows; }
 
-// Launches kernel(p, n_qtiles, flags...) over every (group of `rows_per_block` batch rows, head, query tile), with
-// kThreads threads per batch row.
+// Launches kernel(p, n_qtiles, flags...) over every (batch, head, query tile).
 template <typename Kernel, typename... Flags>
 void launch(Kernel kernel, size_t smem, const FlashAttentionParams& p, cudaStream_t stream, const char* what,
-            int tile_rows, int rows_per_block, Flags... flags) {
-  const int64_t groups = (p.B + rows_per_block - 1) / rows_per_block;
-  const int64_t n_qtiles = query_tiles(p, tile_rows), blocks = n_qtiles * p.H * groups;
+            int tile_rows, Flags... flags) {
+  const int64_t n_qtiles = query_tiles(p, tile_rows), blocks = n_qtiles * p.H * p.B;
   AXF_CHECK(blocks <= INT32_MAX, "flash attention: ", blocks, " blocks exceed the grid limit");
   AXF_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
-  kernel<<<static_cast<unsigned>(blocks), kThreads * rows_per_block, smem, stream>>>(p, static_cast<int>(n_qtiles),
-                                                                                      flags...);
+  kernel<<<static_cast<unsigned>(blocks), kThreads, smem, stream>>>(p, static_cast<int>(n_qtiles), flags...);
   AXF_CUDA_CHECK_LAUNCH(what);
 }
 
@@ -804,17 +784,6 @@ int flash_slabs(bool with_bias) {
     return e && (e[0] == '1' || e[0] == '2') && e[1] == 0 ? e[0] - '0' : 0;
   }();
   return forced != 0 ? forced : with_bias ? 2 : 1;
-}
-
-// Batch rows per bf16 block sharing one bias tile (row groups) for the two-slab bf16-bias kernels of head dims up to
-// 32 (MSA row attention, triangle attention, the extra-MSA row attention): 3 (12 warps), unless AXF_FLASH_ROWS=1, 2
-// or 3 says (read once).
-int flash_rows() {
-  static const int forced = [] {
-    const char* e = std::getenv("AXF_FLASH_ROWS");
-    return e && e[0] >= '1' && e[0] <= '3' && e[1] == 0 ? e[0] - '0' : 0;
-  }();
-  return forced != 0 ? forced : 3;
 }
 
 }  // namespace
@@ -837,8 +806,7 @@ void launch_flash_attention(const FlashAttentionParams& p, cudaStream_t stream) 
     const bool bias_vec = p.bias && aligned(p.bias, 16) && p.bias_s2 == 1 && p.bias_s0 % 4 == 0 && p.bias_s1 % 4 == 0;
     head_dim_switch<8>(dh, [&](auto c) {
       constexpr int DH = decltype(c)::value;
-      launch(flash_attention_f32<DH>, F32Tile<DH>::kSmemBytes, p, stream, "flash_attention_f32", kBM, 1, v_vec,
-             bias_vec);
+      launch(flash_attention_f32<DH>, F32Tile<DH>::kSmemBytes, p, stream, "flash_attention_f32", kBM, v_vec, bias_vec);
     });
   } else {
     Bf16Vectors vec;
@@ -854,26 +822,20 @@ void launch_flash_attention(const FlashAttentionParams& p, cudaStream_t stream) 
     const int slabs = flash_slabs(p.bias != nullptr);
     head_dim_switch<16>(dh, [&](auto c) {
       constexpr int DK = decltype(c)::value;
-      auto go = [&](auto bias_t, auto mt, auto rb) {
+      auto go = [&](auto bias_t, auto mt) {
         using BiasT = decltype(bias_t);
-        constexpr int MT = decltype(mt)::value, RB = decltype(rb)::value;
-        using T = Bf16Tile<DK, BiasT, MT, RB>;
+        constexpr int MT = decltype(mt)::value;
+        using T = Bf16Tile<DK, BiasT, MT>;
         const size_t smem = T::kHasBias ? T::kSmemBytes : kStages * T::kBiasOffset;
-        launch(flash_attention_bf16<DK, BiasT, MT, RB>, smem, p, stream, "flash_attention_bf16", T::kRows, RB, vec);
+        launch(flash_attention_bf16<DK, BiasT, MT>, smem, p, stream, "flash_attention_bf16", T::kRows, vec);
       };
-      using One = std::integral_constant<int, 1>;
       auto with_slabs = [&](auto mt) {
         if (!p.bias) {
-          go(NoBias{}, mt, One{});
+          go(NoBias{}, mt);
         } else if (bias_bf16) {
-          const int rows = decltype(mt)::value == 2 && DK <= 32 && p.B > 1 ? flash_rows() : 1;
-          if constexpr (decltype(mt)::value == 2 && DK <= 32) {
-            if (rows == 2) return go(uint16_t{}, mt, std::integral_constant<int, 2>{});
-            if (rows == 3) return go(uint16_t{}, mt, std::integral_constant<int, 3>{});
-          }
-          go(uint16_t{}, mt, One{});
+          go(uint16_t{}, mt);
         } else {
-          go(float{}, mt, One{});
+          go(float{}, mt);
         }
       };
       if (slabs == 2) {

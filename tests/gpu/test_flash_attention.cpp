@@ -276,8 +276,7 @@ std::vector<FlashCase> flash_cases() {
   FlashCase bs = fc("bf16_bias_bf16_strided", 2, 70, 130, 2, 2, 32, 32, true, false, true, true, S);
   bs.dtype = bs.bias_dtype = DType::BF16;
   add(bs);
-  // Row groups (batch rows sharing one bias tile): batch counts off the group size, fully masked rows, both head
-  // dims that take them, aligned strided views.
+  // bf16 bias with more batch rows: fully masked rows, head dims 16 and 32, aligned strided views, no gate.
   for (FlashCase c : std::vector<FlashCase>{
            fc("bf16_bias_bf16_rows4_d16", 4, 70, 130, 4, 4, 16, 16, true, false, true, true, Layout::Dense, {1, 3}),
            fc("bf16_bias_bf16_rows5_tails", 5, 130, 200, 2, 2, 32, 32, true, false, true, true, Layout::Dense, {4}),

@@ -13,31 +13,54 @@ namespace axf::kernels {
 
 namespace {
 
-constexpr int kWarps = 12;
+constexpr int kWarps = 8;
 constexpr int kThreads = 32 * kWarps;
-constexpr int kWarpRows = 16;  // pair rows per warp tile (the m of one mma)
+constexpr int kSlabs = 2;                   // 16-row slabs per warp tile: each weight fragment serves both
+constexpr int kWarpRows = 16 * kSlabs;      // pair rows per warp tile
+constexpr int kGroup = 32;                  // output channels per pass over the products
+constexpr int kGroupStride = kWarpRows + 8;  // bf16 per channel of a pass's gated tile (16-byte pieces aligned)
 
 template <int CZ, int CB>
 struct ProjectionTile {
-  static constexpr int kStrideZ = CZ + 8;                 // bf16 per shared pair row (16 bytes of padding)
-  static constexpr int kStrideW = CB + 8;                 // bf16 per shared weight row
-  static constexpr int kStrideO = kWarps * kWarpRows + 8;  // bf16 per shared output channel (all warps' rows)
+  static constexpr int kStrideZ = CZ + 8;  // bf16 per shared pair row (16 bytes of padding: conflict-free)
+  static constexpr int kStrideW = CB + 8;  // bf16 per shared weight row
   static constexpr size_t kWeightBytes = 2 * size_t{CZ} * kStrideW * 2;  // projection and gate
   static constexpr size_t kParamBytes = (2 * CZ + 2 * CB + 2 * kWarps * kWarpRows) * sizeof(float);
-  static constexpr size_t kRowBytes = 2 * size_t{kWarps} * kWarpRows * kStrideZ * 2;  // two stages per warp
-  static constexpr size_t kOutBytes = size_t{CB} * kStrideO * 2;
-  static constexpr size_t kSmemBytes = kWeightBytes + kParamBytes + kRowBytes + kOutBytes;
-  static constexpr int kHalf = CB / 2;   // output channels per pass over the products
-  static constexpr int kNb = kHalf / 8;  // n-blocks per pass
+  static constexpr size_t kStageElems = size_t{kWarpRows} * kStrideZ;
+  static constexpr size_t kSmemBytes = kWeightBytes + kParamBytes + 2 * kWarps * kStageElems * 2;
+  static constexpr int kNb = kGroup / 8;  // n-blocks per pass
   static_assert(kParamBytes % 16 == 0, "the pair rows must start 16-byte aligned");
+  static_assert(size_t{kGroup} * kGroupStride <= kStageElems, "a pass's gated tile must fit a stage");
+  static_assert(CB % kGroup == 0, "whole passes");
 };
 
 // sigmoid with the SFU's exponential and reciprocal (2 ulp; 0 for x -> -inf, 1 for x -> inf).
 __device__ __forceinline__ float fast_sigmoid(float x) { return __fdividef(1.0f, 1.0f + __expf(-x)); }
 
-// blockIdx.y: the side (0 left, 1 right). Each warp walks its own tiles of 16 rows (blockIdx.x * kWarps + warp, then
+// acc[s][nb] += a[s] @ W[:, 8 nb .. 8 nb + 7] for the S slabs of 16 rows, each B fragment (ldmatrix.trans from W,
+// row-major bf16 in shared memory) loaded once for all slabs.
+template <int S, int KS, int NB>
+__device__ __forceinline__ void accumulate_slabs(float (&acc)[S][NB][4], const uint32_t (&a)[S][KS][4],
+                                                 const uint16_t* W, int stride, int lane) {
+  const int frag_row = fragment_row(lane), frag_col = fragment_col(lane);
+#pragma unroll
+  for (int ks = 0; ks < KS; ++ks)
+#pragma unroll
+    for (int nb = 0; nb < NB; nb += 2) {
+      uint32_t b[4];
+      ldmatrix_x4_trans(b, W + (ks * 16 + frag_row) * stride + nb * 8 + frag_col);
+#pragma unroll
+      for (int sl = 0; sl < S; ++sl) {
+        mma_bf16_16816(acc[sl][nb], a[sl][ks], b[0], b[1]);
+        mma_bf16_16816(acc[sl][nb + 1], a[sl][ks], b[2], b[3]);
+      }
+    }
+}
+
+// blockIdx.y: the side (0 left, 1 right). Each warp walks its own tiles of 32 rows (blockIdx.x * kWarps + warp, then
 // every gridDim.x * kWarps-th), with its own two stages: no block barrier after the weights are in, so one warp's
-// products overlap another's loads and epilogue. vec_out: every channel's run of outputs starts 16-byte aligned
+// products overlap another's loads and epilogue. Once normalised into registers, a tile's stage holds its gated
+// output, a pass of 32 channels at a time. vec_out: every channel's run of outputs starts 16-byte aligned
 // (row_begin L and L^2 multiples of 8, aligned bases).
 template <int CZ, int CB>
 __global__ void __launch_bounds__(kThreads, 1) triangle_projection_kernel(const TriangleProjectionParams p,
@@ -50,9 +73,8 @@ __global__ void __launch_bounds__(kThreads, 1) triangle_projection_kernel(const 
   float* const offset = scale + CZ;
   float* const bp = offset + CZ;
   float* const bg = bp + CB;
-  float* const masks = bg + CB;  // [warp][stage][16]
-  uint16_t* const Zs = reinterpret_cast<uint16_t*>(masks + 2 * kWarps * kWarpRows);  // [warp][stage][16][kStrideZ]
-  uint16_t* const Os = Zs + 2 * kWarps * kWarpRows * T::kStrideZ;  // [CB][kStrideO]: warp w's rows at 16 w
+  float* const masks = bg + CB;  // [warp][stage][kWarpRows]
+  uint16_t* const Zs = reinterpret_cast<uint16_t*>(masks + 2 * kWarps * kWarpRows);  // [warp][stage] pair rows
 
   const int side = blockIdx.y;
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
@@ -78,21 +100,18 @@ __global__ void __launch_bounds__(kThreads, 1) triangle_projection_kernel(const 
   const int64_t N = p.rows * p.L, plane = p.L * p.L;
   const int64_t n_tiles = (N + kWarpRows - 1) / kWarpRows, step = int64_t{gridDim.x} * kWarps;
   uint16_t* const out = static_cast<uint16_t*>(side ? p.right : p.left) + p.row_begin * p.L;  // channel c: + c L^2
-  uint16_t* const Ow = Os + warp * kWarpRows;  // this warp's columns of Os
   // A warp tile's rows and mask values into one of this warp's stages (zeros past the last row).
   auto load_tile = [&](int64_t tile, int stage) {
     const int64_t n0 = tile * kWarpRows;
-    uint16_t* const Z = Zs + (warp * 2 + stage) * kWarpRows * T::kStrideZ;
+    uint16_t* const Z = Zs + (warp * 2 + stage) * T::kStageElems;
 #pragma unroll
     for (int e = lane; e < kWarpRows * CZ / 8; e += 32) {
       const int r = e / (CZ / 8), c8 = (e % (CZ / 8)) * 8;
       const bool ok = n0 + r < N;
       cp_async_16(Z + r * T::kStrideZ + c8, ok ? pair + (n0 + r) * p.pair_ld + c8 : pair, ok);
     }
-    if (lane < kWarpRows) {
-      const bool ok = n0 + lane < N;
-      cp_async_4(masks + (warp * 2 + stage) * kWarpRows + lane, ok ? p.mask + n0 + lane : p.mask, ok);
-    }
+    const bool ok = n0 + lane < N;
+    cp_async_4(masks + (warp * 2 + stage) * kWarpRows + lane, ok ? p.mask + n0 + lane : p.mask, ok);
     cp_async_commit();
   };
 
@@ -107,53 +126,65 @@ __global__ void __launch_bounds__(kThreads, 1) triangle_projection_kernel(const 
       cp_async_wait<0>();
     }
     __syncwarp();  // every lane's copies of this tile are visible to the warp
-    const uint16_t* const Z = Zs + (warp * 2 + stage) * kWarpRows * T::kStrideZ;
+    uint16_t* const Z = Zs + (warp * 2 + stage) * T::kStageElems;
     const float* const mk = masks + (warp * 2 + stage) * kWarpRows;
-    const float mask0 = mk[g], mask1 = mk[g + 8];
-    uint32_t xa[CZ / 16][4];
-    layer_norm_fragments<CZ>(Z, T::kStrideZ, g, g + 8, t, scale, offset, p.eps, xa);
+    float mask_of[kSlabs][2];
+    uint32_t xa[kSlabs][CZ / 16][4];
+#pragma unroll
+    for (int sl = 0; sl < kSlabs; ++sl) {
+      mask_of[sl][0] = mk[16 * sl + g];
+      mask_of[sl][1] = mk[16 * sl + g + 8];
+      layer_norm_fragments<CZ>(Z, T::kStrideZ, 16 * sl + g, 16 * sl + g + 8, t, scale, offset, p.eps, xa[sl]);
+    }
+    __syncwarp();  // the rows are in registers: the stage now holds the gated output [kGroup][kGroupStride]
+    uint16_t* const Og = Z;
     const int64_t n0 = tile * kWarpRows;
     const bool full = vec_out && n0 + kWarpRows <= N;
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
+#pragma unroll 1
+    for (int c0 = 0; c0 < CB; c0 += kGroup) {
       // The accumulators start from the biases.
-      float ap[T::kNb][4], ag[T::kNb][4];
+      float ap[kSlabs][T::kNb][4], ag[kSlabs][T::kNb][4];
 #pragma unroll
       for (int nb = 0; nb < T::kNb; ++nb) {
-        const float2 b1 = *reinterpret_cast<const float2*>(bp + h * T::kHalf + nb * 8 + 2 * t);
-        const float2 b2 = *reinterpret_cast<const float2*>(bg + h * T::kHalf + nb * 8 + 2 * t);
-        ap[nb][0] = ap[nb][2] = b1.x, ap[nb][1] = ap[nb][3] = b1.y;
-        ag[nb][0] = ag[nb][2] = b2.x, ag[nb][1] = ag[nb][3] = b2.y;
+        const float2 b1 = *reinterpret_cast<const float2*>(bp + c0 + nb * 8 + 2 * t);
+        const float2 b2 = *reinterpret_cast<const float2*>(bg + c0 + nb * 8 + 2 * t);
+#pragma unroll
+        for (int sl = 0; sl < kSlabs; ++sl) {
+          ap[sl][nb][0] = ap[sl][nb][2] = b1.x, ap[sl][nb][1] = ap[sl][nb][3] = b1.y;
+          ag[sl][nb][0] = ag[sl][nb][2] = b2.x, ag[sl][nb][1] = ag[sl][nb][3] = b2.y;
+        }
       }
-      accumulate_product<CZ / 16, T::kNb>(ap, xa, Wp + h * T::kHalf, T::kStrideW, lane);
-      accumulate_product<CZ / 16, T::kNb>(ag, xa, Wg + h * T::kHalf, T::kStrideW, lane);
-      // Ow[c][row] = mask * projection * sigmoid(gate), rounded once.
+      accumulate_slabs<kSlabs, CZ / 16, T::kNb>(ap, xa, Wp + c0, T::kStrideW, lane);
+      accumulate_slabs<kSlabs, CZ / 16, T::kNb>(ag, xa, Wg + c0, T::kStrideW, lane);
+      // Og[c - c0][row] = mask * projection * sigmoid(gate), rounded once.
 #pragma unroll
-      for (int nb = 0; nb < T::kNb; ++nb)
+      for (int sl = 0; sl < kSlabs; ++sl)
 #pragma unroll
-        for (int hr = 0; hr < 2; ++hr)
+        for (int nb = 0; nb < T::kNb; ++nb)
 #pragma unroll
-          for (int e = 0; e < 2; ++e) {
-            const int c = h * T::kHalf + nb * 8 + 2 * t + e;
-            const float y = (hr ? mask1 : mask0) * ap[nb][2 * hr + e] * fast_sigmoid(ag[nb][2 * hr + e]);
-            Ow[c * T::kStrideO + g + 8 * hr] = __bfloat16_as_ushort(__float2bfloat16_rn(y));
-          }
+          for (int hr = 0; hr < 2; ++hr)
+#pragma unroll
+            for (int e = 0; e < 2; ++e) {
+              const float y = mask_of[sl][hr] * ap[sl][nb][2 * hr + e] * fast_sigmoid(ag[sl][nb][2 * hr + e]);
+              Og[(nb * 8 + 2 * t + e) * kGroupStride + 16 * sl + g + 8 * hr] =
+                  __bfloat16_as_ushort(__float2bfloat16_rn(y));
+            }
       __syncwarp();
-      // The half's channels out: 16-byte pieces (two lanes per channel's 16 rows), else element by element.
+      // The pass's channels out: 16-byte pieces (four lanes per channel's 32 rows), else element by element.
       if (full) {
 #pragma unroll
-        for (int i = 0; i < T::kHalf / 16; ++i) {
-          const int c = h * T::kHalf + i * 16 + (lane >> 1), r8 = (lane & 1) * 8;
-          *reinterpret_cast<uint4*>(out + c * plane + n0 + r8) =
-              *reinterpret_cast<const uint4*>(Ow + c * T::kStrideO + r8);
+        for (int i = 0; i < kGroup / 8; ++i) {
+          const int c = i * 8 + (lane >> 2), r8 = (lane & 3) * 8;
+          *reinterpret_cast<uint4*>(out + (c0 + c) * plane + n0 + r8) =
+              *reinterpret_cast<const uint4*>(Og + c * kGroupStride + r8);
         }
       } else {
-        for (int e = lane; e < T::kHalf * kWarpRows; e += 32) {
-          const int c = h * T::kHalf + e / kWarpRows, r = e % kWarpRows;
-          if (n0 + r < N) out[c * plane + n0 + r] = Ow[c * T::kStrideO + r];
+        for (int e = lane; e < kGroup * kWarpRows; e += 32) {
+          const int c = e / kWarpRows, r = e % kWarpRows;
+          if (n0 + r < N) out[(c0 + c) * plane + n0 + r] = Og[c * kGroupStride + r];
         }
       }
-      __syncwarp();  // Ow and this stage are read: free for the next half and the tile after next
+      __syncwarp();  // Og is read: free for the next pass, and the stage for the tile after next
     }
   }
 }

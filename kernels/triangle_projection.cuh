@@ -6,9 +6,9 @@
 // pair [rows, L, CZ] rows (pair_ld apart), w [CZ, 4 CB] bf16 (left, right, left gate, right gate), b [4 CB] fp32,
 // mask [rows, L] fp32 dense, left/right [CB, L, L] bf16 contiguous. The products and the gating stay in fp32 (the
 // unfused sequence rounds the projections to bf16 first). Each block keeps one side's two weight matrices in
-// shared memory; each of its 12 warps walks its own tiles of 16 rows (the next tile's rows load by cp.async while
-// this one runs, no block barriers), and writes the gated tile channel-major through shared memory in 16-byte
-// pieces along j.
+// shared memory; each of its 8 warps walks its own tiles of 32 rows (two 16-row slabs share every weight fragment;
+// the next tile's rows load by cp.async while this one runs, no block barriers), and writes the gated tile
+// channel-major through shared memory in 16-byte pieces along j, 32 channels at a time.
 #pragma once
 
 #include <cuda_runtime_api.h>

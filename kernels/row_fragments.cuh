@@ -1,6 +1,7 @@
 // Rows of a bf16 tile in shared memory as mma.sync A fragments, for the kernels that run a LayerNorm and linear
-// layers on tiles of pair rows (triangle_projection.cu, triangle_gated_output.cu): a warp owns 16 rows of the tile,
-// lane 4g + t holds rows g and g + 8 (r0, r1) at columns 16 ks + 2t + {0, 1, 8, 9} (PTX's m16n8k16 A layout).
+// layers on tiles of pair rows (triangle_projection.cu, triangle_gated_output.cu, pair_bias.cu): a warp owns 16 rows
+// of the tile, lane 4g + t holds rows g and g + 8 (r0, r1) at columns 16 ks + 2t + {0, 1, 8, 9} (PTX's m16n8k16 A
+// layout).
 //   layer_norm_fragments:  x = LayerNorm(tile[r, :]) * scale + offset (fp32 statistics, two passes), rounded to bf16
 //   accumulate_product:    acc[16 x 8 NB] += a[16 x 16 KS] @ W[16 KS x 8 NB]   (W row-major bf16 in shared memory)
 #pragma once
@@ -67,20 +68,27 @@ __device__ __forceinline__ void layer_norm_fragments(const uint16_t* tile, int s
 }
 
 // acc[nb] += a (a warp's 16 rows, KS k-blocks of A fragments) @ W[:, 8 nb .. 8 nb + 7] for NB n-blocks, W row-major
-// bf16 in shared memory (`stride` elements per row, B fragments by ldmatrix.trans).
+// bf16 in shared memory (`stride` elements per row, B fragments by ldmatrix.trans: two n-blocks per x4 load, an odd
+// last one by an x2 load).
 template <int KS, int NB>
 __device__ __forceinline__ void accumulate_product(float (&acc)[NB][4], const uint32_t (&a)[KS][4], const uint16_t* W,
                                                    int stride, int lane) {
   const int frag_row = fragment_row(lane), frag_col = fragment_col(lane);
 #pragma unroll
-  for (int ks = 0; ks < KS; ++ks)
+  for (int ks = 0; ks < KS; ++ks) {
 #pragma unroll
-    for (int nb = 0; nb < NB; nb += 2) {
+    for (int nb = 0; nb + 1 < NB; nb += 2) {
       uint32_t b[4];
       ldmatrix_x4_trans(b, W + (ks * 16 + frag_row) * stride + nb * 8 + frag_col);
       mma_bf16_16816(acc[nb], a[ks], b[0], b[1]);
       mma_bf16_16816(acc[nb + 1], a[ks], b[2], b[3]);
     }
+    if constexpr (NB % 2 == 1) {
+      uint32_t b[2];
+      ldmatrix_x2_trans(b, W + (ks * 16 + frag_row) * stride + (NB - 1) * 8);
+      mma_bf16_16816(acc[NB - 1], a[ks], b[0], b[1]);
+    }
+  }
 }
 
 }  // namespace axf::kernels

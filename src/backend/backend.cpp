@@ -45,6 +45,31 @@ void Backend::triangle_gated_output(const TriangleGatedOutputArgs& a) {
   gated_add(pair, update, gate);
 }
 
+void Backend::pair_bias(const PairBiasArgs& a) {
+  const bool ln = a.ln_scale.defined() || a.ln_offset.defined();
+  AXF_CHECK(a.rows.defined() && a.rows.ndim() == 3 && a.w.defined() && a.w.ndim() == 2 &&
+                a.w.size(0) == a.rows.size(2) && a.out.defined() &&
+                a.out.shape() == Shape({a.w.size(1), a.rows.size(0), a.rows.size(1)}) &&
+                (!a.normed.defined() || a.normed.shape() == a.rows.shape()) &&
+                (!ln || (a.ln_scale.defined() && a.ln_offset.defined())),
+            "pair_bias: rows ", a.rows.describe(), " (needs [rows, L, c_z]), weights ", a.w.describe(),
+            " (needs [c_z, H]), out ", a.out.describe(), " (needs [H, rows, L]), normed ", a.normed.describe(),
+            ", LayerNorm scale ", a.ln_scale.describe(), " and offset ", a.ln_offset.describe(), " (both or neither)");
+  const DType dt = a.out.dtype();
+  Tensor x = a.rows;
+  if (ln) {
+    x = a.normed.defined() ? a.normed : empty(a.rows.shape(), dt);
+    layer_norm(a.rows, a.ln_scale, a.ln_offset, x, a.eps);
+  } else if (a.normed.defined()) {
+    x = a.normed;
+    copy(a.rows, x);
+  }
+  Tensor logits = empty({a.rows.size(0), a.rows.size(1), a.w.size(1)}, dt);
+  linear({x, a.w, Tensor(), logits});
+  Tensor dst = a.out;
+  copy(logits.permute({2, 0, 1}), dst);
+}
+
 void check_upload_target(const Tensor& host, const Tensor& device_dst, core::Device device) {
   AXF_CHECK(host.defined() && host.device() == core::Device::CPU && device_dst.defined() &&
                 device_dst.device() == device && device_dst.is_contiguous() && device_dst.shape() == host.shape() &&

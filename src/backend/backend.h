@@ -90,6 +90,20 @@ struct TriangleProjectionArgs {
   float eps = 1e-5f;
 };
 
+// Attention pair bias for a block of pair rows: MSA row attention with pair bias (Suppl. Alg. 7 lines 1-3) and
+// triangle attention (Suppl. Alg. 13/14 lines 1-3), b = LinearNoBias(LayerNorm(z)) stored head-major:
+//   x[r, j, :] = LayerNorm(rows[r, j, :])   (rows itself when ln_scale and ln_offset are both undefined)
+//   out[h, r, j] = sum_c x[r, j, c] w[c, h];   normed[r, j, :] = x[r, j, :] when normed is defined
+// (triangle attention in one chunk keeps the normalised rows for the attention itself).
+struct PairBiasArgs {
+  Tensor rows;                 // [rows, L, c_z], dense last dim (strided leading dims: the ending node's pair^T)
+  Tensor ln_scale, ln_offset;  // [c_z] fp32, or both undefined: the rows are already normalised
+  float eps = 1e-5f;
+  Tensor w;                    // [c_z, H] (feat_2d_weights, no bias)
+  Tensor out;                  // [H, rows, L], any strides (a slice of the bias [H, L, L] from the block's first row)
+  Tensor normed;               // [rows, L, c_z], dense last dim, or undefined
+};
+
 // Triangle multiplicative update core (Suppl. Alg. 11/12 line 4, AlphaFold's einsum equations), for output
 // rows [row_begin, row_begin + out.size(0)):
 //   Outgoing 'ikc,jkc->ijc': out[i,j,c] = sum_k left[c,i,k] * right[c,j,k]
@@ -310,6 +324,11 @@ class Backend {
   virtual bool fuses_triangle_projection(const TriangleProjectionArgs&) const { return false; }
   // The default runs it as LayerNorm, two linear layers and gated_add (compute-dtype temporaries of the rows).
   virtual void triangle_gated_output(const TriangleGatedOutputArgs& args);
+  // The default runs it as LayerNorm (into normed or a temporary), one linear layer into [rows, L, H] logits and
+  // their head-major copy into out (temporaries in out's dtype).
+  virtual void pair_bias(const PairBiasArgs& args);
+  // Whether pair_bias runs these arguments without temporaries (a fused kernel); as fuses_triangle_projection.
+  virtual bool fuses_pair_bias(const PairBiasArgs&) const { return false; }
   // Input features (argument structs above). The CPU and CUDA backends compute them in place (the counting wrapper
   // forwards); the defaults (backend/feature_ops.cpp) build them on the host from downloaded inputs and use the ops
   // above, for a backend without kernels for them.

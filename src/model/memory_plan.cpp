@@ -30,7 +30,7 @@ constexpr int64_t kF32 = 4;
 // workspace of the triangle product and the outer product mean, each as many rows as fit the workspace budget
 // (triangle_multiply_chunk_rows, outer_product_mean_chunk_rows). Attention runs in the flash kernels, which take
 // none; the bf16 triangle multiplication's lines 1-3 and line 5 run in one kernel each (fused_triangle_projection,
-// fused_triangle_output).
+// fused_triangle_output), and so do the bf16 attention pair biases (fused_pair_bias).
 struct Planner {
   int64_t dt;  // activation bytes
   runtime::ChunkConfig chunks;
@@ -50,6 +50,8 @@ struct Planner {
   bool fused_triangle_projection(int64_t cz, int64_t cb) const {
     return workspace > 0 && dt == 2 && cuda_fuses_triangle_projection(cz, cb);
   }
+  // ... and the attention pair biases from the pair rows straight into the bias (no normalised rows or logits).
+  bool fused_pair_bias(int64_t cz, int64_t H) const { return workspace > 0 && dt == 2 && cuda_fuses_pair_bias(cz, H); }
   int64_t opm_scratch(int64_t rows, int64_t S, int64_t L, int64_t A, int64_t Cz) const {
     return workspace <= 0 ? 0 : cuda_outer_product_workspace(rows, S, L, A, Cz, dt, workspace);
   }
@@ -63,7 +65,7 @@ struct Planner {
                                         int64_t cz, int64_t chunk) const {
     const int64_t n = chunk_length(chunk, rows), p = chunk_length(chunks.pair_rows, L);
     const int64_t bias = H * L * L * dt;
-    const int64_t build = p * L * (cz + H) * dt;  // normalised pair rows and their logits
+    const int64_t build = fused_pair_bias(cz, H) ? 0 : p * L * (cz + H) * dt;  // normalised pair rows, logits
     const int64_t attend = 6 * n * L * C * dt;
     if (build > attend) return {{what + " pair bias", bias}, {what + " bias rows (normalised pair, logits)", build}};
     return {{what + " pair bias", bias}, {what + " q_data, q, k, v, gate, out", attend}};
@@ -127,6 +129,8 @@ struct Planner {
              worst}};
   }
 
+  // The bias build (normalised rows and logits of one chunk, unfused) is smaller than the attention's items; in one
+  // chunk the normalised pair it writes stays alive for the attention.
   std::vector<MemoryItem> triangle_attention(int64_t L, int64_t cz, int64_t H) const {
     const int64_t p = chunk_length(chunks.pair_rows, L);
     std::vector<MemoryItem> items{{"triangle attention bias [H, L, L]", H * L * L * dt}};
@@ -217,6 +221,7 @@ bool cuda_fuses_triangle_output(int64_t cz, int64_t c) { return (cz == 128 && c 
 bool cuda_fuses_triangle_projection(int64_t cz, int64_t cb) {
   return (cz == 128 && cb == 128) || (cz == 64 && cb == 64);
 }
+bool cuda_fuses_pair_bias(int64_t cz, int64_t H) { return (cz == 128 || cz == 64) && H >= 1 && H <= 8; }
 
 int64_t cuda_triangle_product_workspace(int64_t rows, int64_t L, int64_t C, int64_t workspace) {
   return workspace_rows(rows, L * C * kF32, workspace) * L * C * kF32;

@@ -79,6 +79,9 @@ bool cuda_fuses_triangle_output(int64_t cz, int64_t c);
 // Whether it projects bf16 pair rows of width cz into left/right blocks of cb channels in one kernel
 // (kernels/triangle_projection.cuh, checked against it in tests/gpu).
 bool cuda_fuses_triangle_projection(int64_t cz, int64_t cb);
+// Whether it builds an attention pair bias of H heads from bf16 pair rows of width cz in one kernel
+// (kernels/pair_bias.cuh, checked against it in tests/gpu).
+bool cuda_fuses_pair_bias(int64_t cz, int64_t H);
 
 // `--chunking auto`: the least chunking whose planned peak (with the CUDA scratch when workspace_budget > 0) fits
 // `available` bytes: row chunks of 1024, 512, ... 8 for every module, each also with channel blocks of 64 ... 8

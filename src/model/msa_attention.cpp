@@ -40,19 +40,26 @@ void msa_row_attention_with_pair_bias(runtime::ExecutionContext& ctx, const Scop
             "msa row attention '", scope.path(), "': pair ", pair.describe(), " and feat_2d_weights ", w2d.describe(),
             " for L=", L, ", ", H, " heads");
 
-  // Pair bias b[h,q,k] = LayerNorm(pair)[q,k,:] @ feat_2d_weights, built a block of query rows at a time so only
-  // one block of the normalised pair is alive; stored head-major [H, L, L] as the attention kernel wants it.
+  // Pair bias b[h,q,k] = LayerNorm(pair)[q,k,:] @ feat_2d_weights, stored head-major [H, L, L] as the attention
+  // kernel wants it. Unfused, a block of query rows at a time so only one block of the normalised pair and its
+  // logits is alive; a backend that fuses it (no temporaries) takes every row at once.
   const core::DType dt = ctx.dtype();
   Tensor bias = be.empty({H, L, L}, dt);
-  runtime::for_each_chunk(L, ctx.chunks().pair_rows, [&](int64_t begin, int64_t end) {
-    const Tensor rows = pair.slice(0, begin, end);
-    Tensor normed = be.empty(rows.shape(), dt);
-    be.layer_norm(rows, pair_norm["scale"], pair_norm["offset"], normed);
-    Tensor logits = be.empty({end - begin, L, H}, dt);
-    be.linear({normed, w2d, Tensor(), logits});
-    Tensor dst = bias.slice(1, begin, end);
-    be.copy(logits.permute({2, 0, 1}), dst);
-  });
+  auto bias_rows = [&](int64_t begin, int64_t end) {
+    backend::PairBiasArgs args;
+    args.rows = pair.slice(0, begin, end);
+    args.ln_scale = pair_norm["scale"];
+    args.ln_offset = pair_norm["offset"];
+    args.w = w2d;
+    args.out = bias.slice(1, begin, end);
+    return args;
+  };
+  if (const backend::PairBiasArgs all = bias_rows(0, L); be.fuses_pair_bias(all)) {
+    be.pair_bias(all);
+  } else {
+    runtime::for_each_chunk(L, ctx.chunks().pair_rows,
+                            [&](int64_t begin, int64_t end) { be.pair_bias(bias_rows(begin, end)); });
+  }
 
   const Scope attention = scope.sub("attention");
   runtime::for_each_chunk(S, ctx.chunks().msa_rows, [&](int64_t begin, int64_t end) {

@@ -28,22 +28,32 @@ void triangle_attention(runtime::ExecutionContext& ctx, const Scope& scope, cons
   const int64_t chunk = ctx.chunks().pair_rows;
 
   // Nonbatched bias [H, L, L] from the layer-normed input of every row (before any row is updated). In one
-  // chunk the normalised rows serve the attention below too; in several they are normalised again per chunk
-  // (only one chunk of them is alive at a time).
+  // chunk the normalised rows serve the attention below too (the bias op writes them out); in several they are
+  // normalised again per chunk (only one chunk of them is alive at a time), and a backend that builds the bias
+  // without temporaries takes every row at once.
   const core::DType dt = ctx.dtype();
   const bool one_chunk = runtime::chunk_length(chunk, L) >= L;
   Tensor bias = be.empty({H, L, L}, dt);
   Tensor normed_all;
-  runtime::for_each_chunk(L, chunk, [&](int64_t begin, int64_t end) {
-    const int64_t rows = end - begin;
-    Tensor y = be.empty({rows, L, cz}, dt);
-    be.layer_norm(x.slice(0, begin, end), norm_scale, norm_offset, y);
-    Tensor b = be.empty({rows, L, H}, dt);
-    be.linear({y, feat_2d, Tensor(), b});
-    Tensor dst = bias.slice(1, begin, end);  // [H, rows, L]
-    be.copy(b.permute({2, 0, 1}), dst);
-    if (one_chunk) normed_all = y;
-  });
+  auto bias_rows = [&](int64_t begin, int64_t end) {
+    backend::PairBiasArgs args;
+    args.rows = x.slice(0, begin, end);  // [rows, L, c_z], strided for the ending node
+    args.ln_scale = norm_scale;
+    args.ln_offset = norm_offset;
+    args.w = feat_2d;
+    args.out = bias.slice(1, begin, end);  // [H, rows, L]
+    return args;
+  };
+  if (one_chunk) {
+    normed_all = be.empty({L, L, cz}, dt);
+    backend::PairBiasArgs all = bias_rows(0, L);
+    all.normed = normed_all;
+    be.pair_bias(all);
+  } else if (const backend::PairBiasArgs all = bias_rows(0, L); be.fuses_pair_bias(all)) {
+    be.pair_bias(all);
+  } else {
+    runtime::for_each_chunk(L, chunk, [&](int64_t begin, int64_t end) { be.pair_bias(bias_rows(begin, end)); });
+  }
 
   // Attention per row chunk, added into the (possibly transposed) pair rows.
   const Scope attention = scope.sub("attention");

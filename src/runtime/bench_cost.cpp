@@ -114,6 +114,16 @@ OpCost triangle_projection_cost(const backend::TriangleProjectionArgs& a) {
                      tensor_bytes(a.weights) + tensor_bytes(a.bias) + tensor_bytes(a.mask) + 2.0 * rows * cb * es};
 }
 
+OpCost pair_bias_cost(const backend::PairBiasArgs& a) {
+  // The FLOPs of the unfused sequence (LayerNorm 8 per element when there is one, the projection to H heads); the
+  // bytes of one pass: the pair rows and parameters read, the bias (and the normalised rows when kept) written.
+  const double n = num(a.rows), cz = dsize(a.rows), rows = cz > 0 ? n / cz : 0.0;
+  const double H = a.w.defined() ? static_cast<double>(a.w.size(-1)) : 0.0;
+  const double flops = (a.ln_scale.defined() ? 8.0 * n : 0.0) + 2.0 * rows * cz * H;
+  return {flops, tensor_bytes(a.rows) + tensor_bytes(a.ln_scale) + tensor_bytes(a.ln_offset) + tensor_bytes(a.w) +
+                     tensor_bytes(a.out) + tensor_bytes(a.normed)};
+}
+
 OpCost gated_transpose_cost(const backend::GatedTransposeArgs& a) {
   const double n = num(a.proj);
   const double out_bytes = a.out.defined() ? n * static_cast<double>(core::dtype_size(a.out.dtype())) : 0.0;
@@ -378,6 +388,15 @@ void CountingBackend::triangle_projection(const backend::TriangleProjectionArgs&
   }
   tallies_.add("triangle_projection", triangle_projection_cost(args));
   inner_.triangle_projection(args);
+}
+
+void CountingBackend::pair_bias(const backend::PairBiasArgs& args) {
+  if (!inner_.fuses_pair_bias(args)) {
+    Backend::pair_bias(args);  // the unfused sequence through this wrapper: its temporaries are tracked
+    return;
+  }
+  tallies_.add("pair_bias", pair_bias_cost(args));
+  inner_.pair_bias(args);
 }
 
 void CountingBackend::gated_transpose(const backend::GatedTransposeArgs& args) {

@@ -56,6 +56,9 @@ OpCost triangle_multiply_cost(const backend::TriangleMultiplyArgs& a);
 // bytes S*R*A (left rows) + right + w + bias + norm + out (twice when accumulating).
 OpCost outer_product_mean_cost(const backend::OuterProductMeanArgs& a);
 OpCost triangle_projection_cost(const backend::TriangleProjectionArgs& a);
+// rows R x L of c_z channels, H heads: 8*R*L*c_z (LayerNorm, when given) + 2*R*L*c_z*H FLOPs; bytes rows + LayerNorm
+// parameters + w + out + normed (one pass).
+OpCost pair_bias_cost(const backend::PairBiasArgs& a);
 OpCost gated_transpose_cost(const backend::GatedTransposeArgs& a);
 OpCost triangle_gated_output_cost(const backend::TriangleGatedOutputArgs& a);  // 6 FLOPs per output element
 // IPA core: 2*L*L*H*(sqk + 3*pqk + sv + 3*pv + cz) FLOPs (logits, value/point/pair sums); bytes: projections,
@@ -146,6 +149,8 @@ class CountingBackend final : public backend::Backend {
   bool fuses_triangle_projection(const backend::TriangleProjectionArgs& args) const override {
     return inner_.fuses_triangle_projection(args);
   }
+  void pair_bias(const backend::PairBiasArgs& args) override;
+  bool fuses_pair_bias(const backend::PairBiasArgs& args) const override { return inner_.fuses_pair_bias(args); }
   void gated_transpose(const backend::GatedTransposeArgs& args) override;
   void triangle_gated_output(const backend::TriangleGatedOutputArgs& args) override;
   void outer_product_mean(const backend::OuterProductMeanArgs& args) override;

@@ -505,6 +505,74 @@ void add_triangle_projection_cases(std::vector<OpCase>& cs) {
   add("triangle_projection_unfused_width", {2, 9, 48, 40, 4, 0});
 }
 
+// Attention pair biases (LayerNorm, the projection to H heads, the head-major write) into rows [row_begin,
+// row_begin + rows) of a bias [H, P, L], as the model builds them: the bf16 variants of the supported widths run the
+// fused kernel (tiles of 16 flattened rows: row counts off the tile, heads whose runs start 16-byte aligned or not,
+// several tiles per warp), with and without the LayerNorm and the normed output, pair rows transposed (the ending
+// node's), an out view whose rows are strided (element-wise writes through the grid), fp32 weights (converted); the
+// fp32 variants and the unsupported width run the unfused sequence. Only the out view (and normed) change.
+void add_pair_bias_cases(std::vector<OpCase>& cs) {
+  struct Spec {
+    int64_t rows, L, cz, H, row_begin;
+    bool ln = true, normed = false;
+    bool transposed_rows = false;  // rows = pair^T [L, P, c_z] sliced (the ending node); else pair [P, L, c_z] sliced
+    bool transposed_out = false;   // out = a bias stored [H, L, P], viewed [H, P, L]
+    bool w32 = false;              // fp32 weights in the bf16 variant
+    int64_t normed_pad = 0;        // normed a slice of [rows, L, c_z + pad]
+  };
+  auto add = [&](const std::string& name, Spec s) {
+    const int64_t P = s.row_begin + s.rows + 2;
+    auto rows_view = [s](const Tensor& t) {
+      return s.transposed_rows ? t.transpose(0, 1).slice(0, s.row_begin, s.row_begin + s.rows)
+                               : t.slice(0, s.row_begin, s.row_begin + s.rows);
+    };
+    auto out_view = [s](const Tensor& t) {
+      return (s.transposed_out ? t.transpose(1, 2) : t).slice(1, s.row_begin, s.row_begin + s.rows);
+    };
+    cs.push_back({name,
+                  [s, P, rows_view, out_view] {
+                    Tensor pair = rnd(s.transposed_rows ? Shape{s.L, P, s.cz} : Shape{P, s.L, s.cz}, 2.f);
+                    // An offset mean makes the variance pass matter.
+                    for (int64_t i = 0; i < pair.numel(); ++i) pair.data<float>()[i] += 3.f;
+                    Tensor scale = rnd({s.cz}, 0.1f);
+                    for (int64_t i = 0; i < s.cz; ++i) scale.data<float>()[i] += 1.f;
+                    Tensor w = rnd({s.cz, s.H}, 0.1f);
+                    std::vector<Arg> args{in(pair, rows_view), in32(scale), in32(rnd({s.cz}, 0.1f)),
+                                          s.w32 ? in32(w) : in(w),
+                                          out(rnd(s.transposed_out ? Shape{s.H, s.L, P} : Shape{s.H, P, s.L}),
+                                              out_view)};
+                    if (s.normed)
+                      args.push_back(out(rnd({s.rows, s.L, s.cz + s.normed_pad}),
+                                         [s](const Tensor& t) { return t.slice(2, 0, s.cz); }));
+                    return args;
+                  },
+                  [s](Backend& be, Views& v) {
+                    backend::PairBiasArgs a;
+                    a.rows = v[0];
+                    if (s.ln) {
+                      a.ln_scale = v[1];
+                      a.ln_offset = v[2];
+                    }
+                    a.w = v[3];
+                    a.out = v[4];
+                    if (s.normed) a.normed = v[5];
+                    be.pair_bias(a);
+                  }});
+  };
+  add("pair_bias_128_h8", {5, 13, 128, 8, 3});
+  add("pair_bias_128_h4_normed", {5, 13, 128, 4, 0, true, true});
+  add("pair_bias_64_h4_normed_padded", {7, 11, 64, 4, 2, true, true, false, false, false, 8});
+  add("pair_bias_128_h8_normalised_rows", {5, 13, 128, 8, 3, false});
+  add("pair_bias_64_h4_normalised_rows_normed", {6, 9, 64, 4, 1, false, true});
+  add("pair_bias_128_h4_packets", {4, 64, 128, 4, 8});
+  add("pair_bias_128_h4_transposed_rows_normed", {5, 13, 128, 4, 4, true, true, true});
+  add("pair_bias_128_h8_transposed_rows", {6, 40, 128, 8, 16, true, false, true});
+  add("pair_bias_64_h2_transposed_out", {5, 21, 64, 2, 3, true, false, false, true});
+  add("pair_bias_128_h3_fp32_weights", {7, 24, 128, 3, 5, true, true, false, false, true});
+  add("pair_bias_128_h8_many_tiles", {64, 1000, 128, 8, 0});
+  add("pair_bias_unfused_width", {5, 13, 48, 4, 3, true, true});
+}
+
 // Gated projections written channel-major: proj and gate are slices of one fused [rows, L, 4C] projection (as the
 // model makes them); only rows [row_begin, row_begin + rows) of each channel plane change.
 void add_gated_transpose_cases(std::vector<OpCase>& cs) {
@@ -696,6 +764,7 @@ std::vector<OpCase> all_cases() {
   add_triangle_output_cases(cs);
   add_gated_transpose_cases(cs);
   add_triangle_projection_cases(cs);
+  add_pair_bias_cases(cs);
   add_outer_product_mean_cases(cs);
   add_structure_cases(cs);
   return cs;
@@ -788,6 +857,48 @@ TEST_F(CudaBackendBasics, RejectsHostTensorsAndBadLayouts) {
   EXPECT_THROW(be_->copy(host, dev), Error);
   Tensor t = dev.transpose(0, 1);  // last dim not dense
   EXPECT_THROW(be_->relu(t), Error);
+}
+
+// The pair bias cases above compare results whichever path ran: here, which layouts the fused kernel takes (the
+// model's: the MSA row and starting node's pair rows, the ending node's transposed ones, with the one-chunk normed
+// output) and which run the unfused sequence.
+TEST_F(CudaBackendBasics, PairBiasFusesTheModelsLayouts) {
+  const int64_t L = 24;
+  const Tensor pair = be_->empty({L, L, 128}, DType::BF16), pair64 = be_->empty({L, L, 64}, DType::BF16);
+  const Tensor scale = be_->upload(rnd({128})), offset = be_->upload(rnd({128}));
+  const Tensor bias = be_->empty({8, L, L}, DType::BF16), bias4 = be_->empty({4, L, L}, DType::BF16);
+  backend::PairBiasArgs a;
+  a.rows = pair.slice(0, 5, 17);
+  a.ln_scale = scale;
+  a.ln_offset = offset;
+  a.w = be_->upload(rnd({128, 8}));
+  a.out = bias.slice(1, 5, 17);
+  EXPECT_TRUE(be_->fuses_pair_bias(a)) << "MSA row attention";
+  backend::PairBiasArgs t = a;
+  t.rows = pair.transpose(0, 1);
+  t.w = be_->upload(rnd({128, 4}).to(DType::BF16));
+  t.out = bias4;
+  t.normed = be_->empty({L, L, 128}, DType::BF16);
+  EXPECT_TRUE(be_->fuses_pair_bias(t)) << "triangle attention, ending node, one chunk";
+  t.ln_scale = t.ln_offset = Tensor();
+  EXPECT_TRUE(be_->fuses_pair_bias(t)) << "rows already normalised";
+  backend::PairBiasArgs no = a;
+  no.rows = pair64;
+  EXPECT_FALSE(be_->fuses_pair_bias(no)) << "weights of another width";
+  no = a;
+  no.out = be_->empty({8, 12, L});
+  EXPECT_FALSE(be_->fuses_pair_bias(no)) << "fp32 out";
+  no = a;
+  no.rows = be_->empty({12, L, 48}, DType::BF16);
+  no.w = be_->upload(rnd({48, 8}));
+  EXPECT_FALSE(be_->fuses_pair_bias(no)) << "c_z 48";
+  no = a;
+  no.w = be_->upload(rnd({128, 12}));
+  no.out = be_->empty({12, 12, L}, DType::BF16);
+  EXPECT_FALSE(be_->fuses_pair_bias(no)) << "12 heads";
+  no = a;
+  no.rows = be_->empty({12, L, 132}, DType::BF16).slice(2, 2, 130);
+  EXPECT_FALSE(be_->fuses_pair_bias(no)) << "rows off 16-byte pieces";
 }
 
 }  // namespace

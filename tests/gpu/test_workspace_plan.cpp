@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "kernels/outer_product_mean.cuh"
+#include "kernels/pair_bias.cuh"
 #include "kernels/triangle_gated_output.cuh"
 #include "kernels/triangle_projection.cuh"
 #include "kernels/triangle_multiply.cuh"
@@ -69,6 +70,12 @@ TEST(WorkspacePlan, FusedTriangleProjectionWidthsMatchTheKernel) {
     for (const int64_t cb : {16, 32, 48, 64, 96, 128, 256})
       EXPECT_EQ(model::cuda_fuses_triangle_projection(cz, cb), kernels::triangle_projection_supported(cz, cb))
           << "c_z " << cz << ", cb " << cb;
+}
+
+TEST(WorkspacePlan, FusedPairBiasWidthsMatchTheKernel) {
+  for (const int64_t cz : {16, 32, 48, 64, 96, 128, 256})
+    for (const int64_t H : {0, 1, 2, 4, 8, 9, 12, 16})
+      EXPECT_EQ(model::cuda_fuses_pair_bias(cz, H), kernels::pair_bias_supported(cz, H)) << "c_z " << cz << ", H " << H;
 }
 
 }  // namespace

@@ -97,32 +97,26 @@ __global__ void __launch_bounds__(kThreads, 2) pair_bias_kernel(const PairBiasPa
   const int64_t n_tiles = (N + kWarpRows - 1) / kWarpRows, step = int64_t{gridDim.x} * kWarps;
   const Coords step_rj{step * kWarpRows / L, step * kWarpRows % L};
   uint16_t* const Ow = Os + warp * kHeads * T::kStrideO;  // this warp's results, head-major
+  // The pipeline loads and runs this warp's tiles in order, so each side keeps the (r, j) of its next tile's first
+  // row and advances it by the warp's step (no division per tile).
+  const int64_t first = int64_t{blockIdx.x} * kWarps + warp;
+  const Coords first_rj{first * kWarpRows / L, first * kWarpRows % L};
+  Coords load_rj = first_rj, cur = first_rj;
   // A warp tile's rows into one of this warp's stages (zeros past the last row).
-  auto load_tile = [&](int64_t tile, const Coords& c, int stage) {
+  auto load_tile = [&](int64_t tile, int stage) {
     const int64_t n0 = tile * kWarpRows;
     uint16_t* const Z = Zs + (warp * 2 + stage) * kWarpRows * T::kStrideZ;
 #pragma unroll
     for (int e = lane; e < kWarpRows * CZ / 8; e += 32) {
       const int r = e / (CZ / 8), c8 = (e % (CZ / 8)) * 8;
       const bool ok = n0 + r < N;
-      cp_async_16(Z + r * T::kStrideZ + c8, ok ? pair + grid_offset(p.pair_grid, n0, c, r, L) + c8 : pair, ok);
+      cp_async_16(Z + r * T::kStrideZ + c8, ok ? pair + grid_offset(p.pair_grid, n0, load_rj, r, L) + c8 : pair, ok);
     }
     cp_async_commit();
+    load_rj = advance(load_rj, step_rj, L);
   };
 
-  int stage = 0;
-  int64_t tile = int64_t{blockIdx.x} * kWarps + warp;
-  Coords cur{tile * kWarpRows / L, tile * kWarpRows % L};
-  if (tile < n_tiles) load_tile(tile, cur, 0);
-  for (; tile < n_tiles; tile += step, stage ^= 1) {
-    const Coords next = advance(cur, step_rj, L);
-    if (tile + step < n_tiles) {  // the next tile into the other stage (last read in the previous iteration)
-      load_tile(tile + step, next, stage ^ 1);
-      cp_async_wait<1>();
-    } else {
-      cp_async_wait<0>();
-    }
-    __syncwarp();  // every lane's copies of this tile are visible to the warp
+  warp_tile_pipeline(first, n_tiles, step, load_tile, [&](int64_t tile, int stage) {
     uint16_t* const Z = Zs + (warp * 2 + stage) * kWarpRows * T::kStrideZ;
     const int64_t n0 = tile * kWarpRows;
 
@@ -179,23 +173,17 @@ __global__ void __launch_bounds__(kThreads, 2) pair_bias_kernel(const PairBiasPa
               *reinterpret_cast<const uint4*>(Z + r * T::kStrideZ + c8);
       }
     }
-    __syncwarp();  // Ow and this stage are read: free for the next tile and the tile after next
-    cur = next;
-  }
+    cur = advance(cur, step_rj, L);
+  });
 }
 
 template <int CZ>
 void launch_width(const PairBiasParams& p, cudaStream_t stream) {
   using T = PairBiasTile<CZ>;
   auto kernel = pair_bias_kernel<CZ>;
-  AXF_CUDA_CHECK(
-      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(T::kSmemBytes)));
-  int device = 0, sms = 0, per_sm = 0;
-  AXF_CUDA_CHECK(cudaGetDevice(&device));
-  AXF_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-  AXF_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, T::kSmemBytes));
+  const int64_t resident = resident_blocks(kernel, kThreads, T::kSmemBytes);
   const int64_t tiles = (p.rows * p.L + kWarps * kWarpRows - 1) / (kWarps * kWarpRows);  // of all warps' rows
-  const int64_t blocks = std::min<int64_t>(tiles, static_cast<int64_t>(std::max(per_sm, 1)) * sms);
+  const int64_t blocks = std::min<int64_t>(tiles, resident);
   kernel<<<static_cast<unsigned>(blocks), kThreads, T::kSmemBytes, stream>>>(p);
   AXF_CUDA_CHECK_LAUNCH("pair_bias_kernel");
 }

@@ -3,11 +3,15 @@
 // of the tile, lane 4g + t holds rows g and g + 8 (r0, r1) at columns 16 ks + 2t + {0, 1, 8, 9} (PTX's m16n8k16 A
 // layout).
 //   layer_norm_fragments:  x = LayerNorm(tile[r, :]) * scale + offset (fp32 statistics, two passes), rounded to bf16
-//   accumulate_product:    acc[16 x 8 NB] += a[16 x 16 KS] @ W[16 KS x 8 NB]   (W row-major bf16 in shared memory)
+//   accumulate_slabs:      acc[s][16 x 8 NB] += a[s][16 x 16 KS] @ W[16 KS x 8 NB]  (W row-major bf16 in shared memory)
+// and the warps' own two-stage pipeline over their tiles of rows (warp_tile_pipeline).
 #pragma once
+
+#include <cuda_runtime_api.h>
 
 #include <cstdint>
 
+#include "backend/cuda/cuda_check.h"
 #include "kernels/mma_sm80.cuh"
 
 namespace axf::kernels {
@@ -67,12 +71,12 @@ __device__ __forceinline__ void layer_norm_fragments(const uint16_t* tile, int s
     }
 }
 
-// acc[nb] += a (a warp's 16 rows, KS k-blocks of A fragments) @ W[:, 8 nb .. 8 nb + 7] for NB n-blocks, W row-major
-// bf16 in shared memory (`stride` elements per row, B fragments by ldmatrix.trans: two n-blocks per x4 load, an odd
-// last one by an x2 load).
-template <int KS, int NB>
-__device__ __forceinline__ void accumulate_product(float (&acc)[NB][4], const uint32_t (&a)[KS][4], const uint16_t* W,
-                                                   int stride, int lane) {
+// acc[s][nb] += a[s] @ W[:, 8 nb .. 8 nb + 7] for S slabs of a warp's 16 rows (KS k-blocks of A fragments each) and
+// NB n-blocks, W row-major bf16 in shared memory (`stride` elements per row). Each B fragment (ldmatrix.trans: two
+// n-blocks per x4 load, an odd last one by an x2 load) serves every slab.
+template <int S, int KS, int NB>
+__device__ __forceinline__ void accumulate_slabs(float (&acc)[S][NB][4], const uint32_t (&a)[S][KS][4],
+                                                 const uint16_t* W, int stride, int lane) {
   const int frag_row = fragment_row(lane), frag_col = fragment_col(lane);
 #pragma unroll
   for (int ks = 0; ks < KS; ++ks) {
@@ -80,15 +84,61 @@ __device__ __forceinline__ void accumulate_product(float (&acc)[NB][4], const ui
     for (int nb = 0; nb + 1 < NB; nb += 2) {
       uint32_t b[4];
       ldmatrix_x4_trans(b, W + (ks * 16 + frag_row) * stride + nb * 8 + frag_col);
-      mma_bf16_16816(acc[nb], a[ks], b[0], b[1]);
-      mma_bf16_16816(acc[nb + 1], a[ks], b[2], b[3]);
+#pragma unroll
+      for (int sl = 0; sl < S; ++sl) {
+        mma_bf16_16816(acc[sl][nb], a[sl][ks], b[0], b[1]);
+        mma_bf16_16816(acc[sl][nb + 1], a[sl][ks], b[2], b[3]);
+      }
     }
     if constexpr (NB % 2 == 1) {
       uint32_t b[2];
       ldmatrix_x2_trans(b, W + (ks * 16 + frag_row) * stride + (NB - 1) * 8);
-      mma_bf16_16816(acc[NB - 1], a[ks], b[0], b[1]);
+#pragma unroll
+      for (int sl = 0; sl < S; ++sl) mma_bf16_16816(acc[sl][NB - 1], a[sl][ks], b[0], b[1]);
     }
   }
+}
+
+// One slab: acc[nb] += a @ W[:, 8 nb .. 8 nb + 7].
+template <int KS, int NB>
+__device__ __forceinline__ void accumulate_product(float (&acc)[NB][4], const uint32_t (&a)[KS][4], const uint16_t* W,
+                                                   int stride, int lane) {
+  accumulate_slabs<1, KS, NB>(reinterpret_cast<float(&)[1][NB][4]>(acc),
+                              reinterpret_cast<const uint32_t(&)[1][KS][4]>(a), W, stride, lane);
+}
+
+// A warp's pipeline over its own tiles (first, first + step, ... below n_tiles) with two shared-memory stages:
+// load(tile, stage) issues the tile's cp.async copies and commits them; body(tile, stage) runs once they are visible
+// to the whole warp, while the next tile loads into the other stage. The stage a body used is free for the load
+// after the next body (a warp barrier follows each body).
+template <class Load, class Body>
+__device__ __forceinline__ void warp_tile_pipeline(int64_t first, int64_t n_tiles, int64_t step, Load&& load,
+                                                   Body&& body) {
+  int stage = 0;
+  if (first < n_tiles) load(first, 0);
+  for (int64_t tile = first; tile < n_tiles; tile += step, stage ^= 1) {
+    if (tile + step < n_tiles) {
+      load(tile + step, stage ^ 1);
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
+    __syncwarp();  // every lane's copies of this tile are visible to the warp
+    body(tile, stage);
+    __syncwarp();  // the stage is read: free for the tile after next
+  }
+}
+
+// Host side: opts `kernel` in to `smem` bytes of dynamic shared memory and returns how many of its blocks of
+// `threads` threads the device holds at once (at least one per SM).
+template <typename Kernel>
+int64_t resident_blocks(Kernel kernel, int threads, size_t smem) {
+  AXF_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+  int device = 0, sms = 0, per_sm = 0;
+  AXF_CUDA_CHECK(cudaGetDevice(&device));
+  AXF_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  AXF_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, smem));
+  return int64_t{per_sm > 1 ? per_sm : 1} * sms;
 }
 
 }  // namespace axf::kernels

@@ -82,17 +82,7 @@ __global__ void __launch_bounds__(kThreads, 1) triangle_gated_output_kernel(cons
     }
     cp_async_commit();
   };
-  int stage = 0;
-  int64_t tile = int64_t{blockIdx.x} * kWarps + warp;
-  if (tile < n_tiles) load_tile(tile, 0);
-  for (; tile < n_tiles; tile += step, stage ^= 1) {
-    if (tile + step < n_tiles) {  // the next tile into the other stage (last read in the previous iteration)
-      load_tile(tile + step, stage ^ 1);
-      cp_async_wait<1>();
-    } else {
-      cp_async_wait<0>();
-    }
-    __syncwarp();  // every lane's copies of this tile are visible to the warp
+  warp_tile_pipeline(int64_t{blockIdx.x} * kWarps + warp, n_tiles, step, load_tile, [&](int64_t tile, int stage) {
     uint16_t* const Ps = stages + (warp * 2 + stage) * T::kStageElems;
     const uint16_t* const Ts = Ps + kWarpRows * T::kStrideZ;
     const int64_t row0 = tile * kWarpRows;
@@ -143,22 +133,16 @@ __global__ void __launch_bounds__(kThreads, 1) triangle_gated_output_kernel(cons
         *reinterpret_cast<uint4*>(pair + (row0 + r) * p.pair_ld + c8) =
             *reinterpret_cast<const uint4*>(Ps + r * T::kStrideZ + c8);
     }
-    __syncwarp();  // this stage is read: free for the tile after next
-  }
+  });
 }
 
 template <int CZ, int C>
 void launch_widths(const TriangleGatedOutputParams& p, cudaStream_t stream) {
   using T = GatedOutputTile<CZ, C>;
   auto kernel = triangle_gated_output_kernel<CZ, C>;
-  AXF_CUDA_CHECK(
-      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(T::kSmemBytes)));
-  int device = 0, sms = 0, per_sm = 0;
-  AXF_CUDA_CHECK(cudaGetDevice(&device));
-  AXF_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-  AXF_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, T::kSmemBytes));
+  const int64_t resident = resident_blocks(kernel, kThreads, T::kSmemBytes);
   const int64_t tiles = (p.rows + kWarps * kWarpRows - 1) / (kWarps * kWarpRows);  // of all warps' rows
-  const int64_t blocks = std::min<int64_t>(tiles, static_cast<int64_t>(std::max(per_sm, 1)) * sms);
+  const int64_t blocks = std::min<int64_t>(tiles, resident);
   kernel<<<static_cast<unsigned>(blocks), kThreads, T::kSmemBytes, stream>>>(p);
   AXF_CUDA_CHECK_LAUNCH("triangle_gated_output_kernel");
 }

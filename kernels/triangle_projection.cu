@@ -37,26 +37,6 @@ struct ProjectionTile {
 // sigmoid with the SFU's exponential and reciprocal (2 ulp; 0 for x -> -inf, 1 for x -> inf).
 __device__ __forceinline__ float fast_sigmoid(float x) { return __fdividef(1.0f, 1.0f + __expf(-x)); }
 
-// acc[s][nb] += a[s] @ W[:, 8 nb .. 8 nb + 7] for the S slabs of 16 rows, each B fragment (ldmatrix.trans from W,
-// row-major bf16 in shared memory) loaded once for all slabs.
-template <int S, int KS, int NB>
-__device__ __forceinline__ void accumulate_slabs(float (&acc)[S][NB][4], const uint32_t (&a)[S][KS][4],
-                                                 const uint16_t* W, int stride, int lane) {
-  const int frag_row = fragment_row(lane), frag_col = fragment_col(lane);
-#pragma unroll
-  for (int ks = 0; ks < KS; ++ks)
-#pragma unroll
-    for (int nb = 0; nb < NB; nb += 2) {
-      uint32_t b[4];
-      ldmatrix_x4_trans(b, W + (ks * 16 + frag_row) * stride + nb * 8 + frag_col);
-#pragma unroll
-      for (int sl = 0; sl < S; ++sl) {
-        mma_bf16_16816(acc[sl][nb], a[sl][ks], b[0], b[1]);
-        mma_bf16_16816(acc[sl][nb + 1], a[sl][ks], b[2], b[3]);
-      }
-    }
-}
-
 // blockIdx.y: the side (0 left, 1 right). Each warp walks its own tiles of 32 rows (blockIdx.x * kWarps + warp, then
 // every gridDim.x * kWarps-th), with its own two stages: no block barrier after the weights are in, so one warp's
 // products overlap another's loads and epilogue. Once normalised into registers, a tile's stage holds its gated
@@ -115,17 +95,7 @@ __global__ void __launch_bounds__(kThreads, 1) triangle_projection_kernel(const 
     cp_async_commit();
   };
 
-  int stage = 0;
-  int64_t tile = int64_t{blockIdx.x} * kWarps + warp;
-  if (tile < n_tiles) load_tile(tile, 0);
-  for (; tile < n_tiles; tile += step, stage ^= 1) {
-    if (tile + step < n_tiles) {  // the next tile into the other stage (last read in the previous iteration)
-      load_tile(tile + step, stage ^ 1);
-      cp_async_wait<1>();
-    } else {
-      cp_async_wait<0>();
-    }
-    __syncwarp();  // every lane's copies of this tile are visible to the warp
+  warp_tile_pipeline(int64_t{blockIdx.x} * kWarps + warp, n_tiles, step, load_tile, [&](int64_t tile, int stage) {
     uint16_t* const Z = Zs + (warp * 2 + stage) * T::kStageElems;
     const float* const mk = masks + (warp * 2 + stage) * kWarpRows;
     float mask_of[kSlabs][2];
@@ -184,24 +154,19 @@ __global__ void __launch_bounds__(kThreads, 1) triangle_projection_kernel(const 
           if (n0 + r < N) out[(c0 + c) * plane + n0 + r] = Og[c * kGroupStride + r];
         }
       }
-      __syncwarp();  // Og is read: free for the next pass, and the stage for the tile after next
+      __syncwarp();  // Og is read: free for the next pass
     }
-  }
+  });
 }
 
 template <int CZ, int CB>
 void launch_widths(const TriangleProjectionParams& p, cudaStream_t stream) {
   using T = ProjectionTile<CZ, CB>;
   auto kernel = triangle_projection_kernel<CZ, CB>;
-  AXF_CUDA_CHECK(
-      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(T::kSmemBytes)));
-  int device = 0, sms = 0, per_sm = 0;
-  AXF_CUDA_CHECK(cudaGetDevice(&device));
-  AXF_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-  AXF_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, T::kSmemBytes));
+  const int64_t resident = resident_blocks(kernel, kThreads, T::kSmemBytes);
   const int64_t tiles = (p.rows * p.L + kWarps * kWarpRows - 1) / (kWarps * kWarpRows);  // of all warps' rows
   // Half of the resident blocks per side (both sides read every tile of rows).
-  const int64_t per_side = std::min<int64_t>(tiles, std::max<int64_t>(1, int64_t{std::max(per_sm, 1)} * sms / 2));
+  const int64_t per_side = std::min<int64_t>(tiles, std::max<int64_t>(1, resident / 2));
   const bool vec_out = aligned(p.left, 16) && aligned(p.right, 16) && (p.row_begin * p.L) % 8 == 0 &&
                        (p.L * p.L) % 8 == 0;
   kernel<<<dim3(static_cast<unsigned>(per_side), 2), kThreads, T::kSmemBytes, stream>>>(p, vec_out);

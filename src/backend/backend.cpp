@@ -19,7 +19,8 @@ void Backend::upload_to(const Tensor& host, Tensor& device_dst) {
 
 void Backend::triangle_projection(const TriangleProjectionArgs& a) {
   AXF_CHECK(a.pair.ndim() == 3 && a.weights.ndim() == 2 && a.weights.size(0) == a.pair.size(2) &&
-                a.weights.size(1) % 4 == 0 && a.left.defined() && a.right.defined() && a.left.dtype() == a.right.dtype(),
+                a.weights.size(1) % 4 == 0 && a.left.defined() && a.right.defined() &&
+                a.left.dtype() == a.right.dtype(),
             "triangle_projection: pair ", a.pair.describe(), " (needs [rows, L, c_z]), weights ", a.weights.describe(),
             " (needs [c_z, 4 cb]), left ", a.left.describe(), ", right ", a.right.describe());
   const int64_t rows = a.pair.size(0), L = a.pair.size(1), cb = a.weights.size(1) / 4;

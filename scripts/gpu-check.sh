@@ -23,10 +23,12 @@ if [ "${GPU_CHECK_SANITIZER:-1}" != 0 ] && command -v compute-sanitizer > /dev/n
   # Every CUDA op case (fp32 and bf16) under memcheck; the shared-memory kernels under racecheck.
   # (API errors unreported: the CudaGraphs tests provoke refused recordings on purpose; an op's API error throws.)
   { compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 3 build-gpu/tests/test_gpu \
-      --gtest_filter='*BackendOps*:FlashAttention*:*StructureOps*:*FeatureOps*:CudaGraphs.*-*Timing*' --gtest_brief=1 2>&1 | tail -6
+      --gtest_filter='*BackendOps*:*FlashAttention*:*StructureOps*:*FeatureOps*:CudaGraphs.*-*Timing*' --gtest_brief=1 2>&1 | tail -6
     echo "memcheck exit: ${PIPESTATUS[0]}"
+    shared_memory_cases='*BackendOps*attention*:*BackendOps*triangle*:*BackendOps*pair_bias*'
+    shared_memory_cases+=':*BackendOps*gated_transpose*:*BackendOps*masked_mean*'
     compute-sanitizer --tool racecheck --error-exitcode 3 build-gpu/tests/test_gpu \
-      --gtest_filter='*BackendOps*attention*:*BackendOps*triangle*:*BackendOps*gated_transpose*:*BackendOps*masked_mean*' --gtest_brief=1 2>&1 | tail -4
+      --gtest_filter="$shared_memory_cases" --gtest_brief=1 2>&1 | tail -4
     echo "racecheck exit: ${PIPESTATUS[0]}"; } > "$out/sanitizer.txt" 2>&1 || true
   cat "$out/sanitizer.txt"
 fi

@@ -29,6 +29,10 @@ __device__ __forceinline__ float quad_sum(float v) {
   return v + __shfl_xor_sync(0xffffffffu, v, 2);
 }
 
+// sigmoid with the SFU's exponential and reciprocal (2 ulp; 0 for x -> -inf, 1 for x -> inf): the gates of the
+// fused epilogues.
+__device__ __forceinline__ float fast_sigmoid(float x) { return __fdividef(1.0f, 1.0f + __expf(-x)); }
+
 // The ldmatrix lane address of a 16 x 16 block: row and column offsets of this lane's 8-element piece.
 __device__ __forceinline__ int fragment_row(int lane) { return (lane & 7) + ((lane >> 3) & 1) * 8; }
 __device__ __forceinline__ int fragment_col(int lane) { return (lane >> 4) * 8; }

@@ -120,7 +120,7 @@ __global__ void __launch_bounds__(kThreads, 1) triangle_gated_output_kernel(cons
           float y[2];
 #pragma unroll
           for (int e = 0; e < 2; ++e) {
-            const float gate = __fdividef(1.0f, 1.0f + __expf(-ga[nb][2 * hr + e]));
+            const float gate = fast_sigmoid(ga[nb][2 * hr + e]);
             y[e] = (e ? bf16_hi(old) : bf16_lo(old)) + gate * ua[nb][2 * hr + e];
           }
           *dst = pack_bf16x2(y[0], y[1]);

@@ -34,9 +34,6 @@ struct ProjectionTile {
   static_assert(CB % kGroup == 0, "whole passes");
 };
 
-// sigmoid with the SFU's exponential and reciprocal (2 ulp; 0 for x -> -inf, 1 for x -> inf).
-__device__ __forceinline__ float fast_sigmoid(float x) { return __fdividef(1.0f, 1.0f + __expf(-x)); }
-
 // blockIdx.y: the side (0 left, 1 right). Each warp walks its own tiles of 32 rows (blockIdx.x * kWarps + warp, then
 // every gridDim.x * kWarps-th), with its own two stages: no block barrier after the weights are in, so one warp's
 // products overlap another's loads and epilogue. Once normalised into registers, a tile's stage holds its gated

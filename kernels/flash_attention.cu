@@ -7,6 +7,8 @@
 #include <type_traits>
 
 #include "backend/cuda/cuda_check.h"
+#include "kernels/flash_attention_device.cuh"
+#include "kernels/flash_attention_sm90.cuh"
 #include "kernels/mma_sm80.cuh"
 #include "kernels/rows.cuh"
 
@@ -14,61 +16,12 @@ namespace axf::kernels {
 
 namespace {
 
+using namespace flash;
+
 constexpr int kThreads = 128;  // 4 warps
-constexpr int kBM = 64;        // queries per block
-constexpr int kBN = 64;        // keys per tile
-constexpr int kStages = 2;     // key/value tiles in shared memory: the next one loads (cp.async) during this one
-constexpr float kLog2e = 1.4426950408889634f;
-constexpr float kMaskedLogit = -1e9f;  // AlphaFold's logit for masked keys
 
-// ---- Device helpers ------------------------------------------------------------------------------------------
-
-// 2^x on the SFU; -inf gives +0.
-__device__ __forceinline__ float exp2_approx(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-  return y;
-}
-
-__device__ __forceinline__ float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
-
-__device__ __forceinline__ float bf16_bits_to_float(uint16_t h) { return __uint_as_float(uint32_t{h} << 16); }
-__device__ __forceinline__ uint16_t float_to_bf16_bits(float x) {
-  return __bfloat16_as_ushort(__float2bfloat16_rn(x));
-}
-
-// 2^lo and 2^hi as a bf16x2 register (lo in the low half), P's A-fragment form. On sm_90 the arguments are rounded
-// to bf16 and one SFU instruction computes both (half the SFU instructions and no separate packing): an argument
-// x <= 0 is off by at most |x| 2^-9, so 2^x by at most 0.35% |x| 2^x, below bf16's own rounding of P for the terms
-// that matter (x near 0). Earlier cards: two fp32 SFU calls, then rounding.
-__device__ __forceinline__ uint32_t exp2_bf16x2(float lo, float hi) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  uint32_t x;
-  asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(x) : "f"(hi), "f"(lo));
-  asm("ex2.approx.ftz.bf16x2 %0, %0;" : "+r"(x));
-  return x;
-#else
-  return uint32_t{float_to_bf16_bits(exp2_approx(lo))} | (uint32_t{float_to_bf16_bits(exp2_approx(hi))} << 16);
-#endif
-}
-
-__device__ __forceinline__ float comp(const float4& v, int i) { return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w; }
-
-// Which (batch, head, query tile) this block owns; blocks of one (b, h) are adjacent so they share K/V in L2.
-struct BlockCoords {
-  int64_t b = 0, q0 = 0;
-  int h = 0, hk = 0, rows = 0;  // hk: the key/value head (0 when Hk == 1); rows: valid queries in the tile
-};
-__device__ __forceinline__ BlockCoords block_coords(const FlashAttentionParams& p, int n_qtiles, int tile_rows = kBM) {
-  BlockCoords c;
-  const int64_t x = blockIdx.x;
-  const int64_t bh = x / n_qtiles;
-  c.q0 = (x - bh * n_qtiles) * tile_rows;
-  c.h = static_cast<int>(bh % p.H);
-  c.b = bh / p.H;
-  c.hk = p.Hk == 1 ? 0 : c.h;
-  c.rows = static_cast<int>(p.Q - c.q0 < tile_rows ? p.Q - c.q0 : tile_rows);
-  return c;
+__device__ __forceinline__ float comp(const float4& v, int i) {
+  return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w;
 }
 
 // ---- fp32 kernel (FFMA) ----------------------------------------------------------------------------------------
@@ -133,7 +86,7 @@ __global__ void __launch_bounds__(kThreads, F32Tile<DH>::kMinBlocks)
   float* const stages = Ps + T::kPFloats;
 
   const int tid = threadIdx.x, rg = tid >> 3, kg = tid & 7;
-  const BlockCoords bc = block_coords(p, n_qtiles);
+  const BlockCoords bc = block_coords(p, n_qtiles, kBM);
   const int D = static_cast<int>(p.D), Dv = static_cast<int>(p.Dv), K = static_cast<int>(p.K);
   const float* const q = static_cast<const float*>(p.q) + bc.b * p.q_s0 + bc.q0 * p.q_s1 + bc.h * p.q_s2;
   const float* const k = static_cast<const float*>(p.k) + bc.b * p.k_s0 + bc.hk * p.k_s2;
@@ -432,13 +385,32 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
   const uint16_t* v_next = v_share;
   const BiasT* b_next = b_share;
   const int64_t k_tile_step = kBN * p.k_s1, v_tile_step = kBN * p.v_s1;
+  // The key mask: this thread's key (tid < kBN) of the next tile.
+  const float* m_next = mask ? mask + tid * p.mask_s1 : nullptr;
+  const int64_t m_tile_step = kBN * p.mask_s1;
 
   auto load_tile = [&](int tile) {
     uint16_t* const Ks = stage(tile);
     uint16_t* const Vs = Ks + T::kKVElems;
     float* const Ms = reinterpret_cast<float*>(Vs + T::kKVElems);
     const int k0 = tile * kBN, nk = min(kBN, K - k0);
-    if (vec.kv) {  // 16-byte chunks of 8 head dims
+    // Full tiles (every key, head dim and query row in bounds: the usual case) take unpredicated copies from one
+    // pointer per tensor stepping down the rows; the last, partial tile the predicated, zero-filling ones.
+    const bool full_keys = nk == kBN;
+    if (vec.kv && full_keys && k_cols_ok && v_cols_ok) {
+      const uint16_t* kp = k_next;
+      const uint16_t* vp = v_next;
+#pragma unroll
+      for (int it = 0; it < kBN * DK / 8 / kThreads; ++it) {
+        const int dst = (kv_j0 + it * kKvRowStep) * T::kStride + kv_c0;
+        cp_async_16_full(Ks + dst, kp);
+        cp_async_16_full(Vs + dst, vp);
+        kp += k_step;
+        vp += v_step;
+      }
+      k_next += k_tile_step;
+      v_next += v_tile_step;
+    } else if (vec.kv) {  // 16-byte chunks of 8 head dims
 #pragma unroll
       for (int it = 0; it < kBN * DK / 8 / kThreads; ++it) {
         const int j = kv_j0 + it * kKvRowStep, dst = j * T::kStride + kv_c0;
@@ -458,10 +430,25 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
         Vs[j * T::kStride + c] = j < nk && c < Dv ? vt[j * p.v_s1 + c] : uint16_t{0};
       }
     }
-    if (mask && tid < kBN) cp_async_4(Ms + tid, tid < nk ? mask + (k0 + tid) * p.mask_s1 : mask, tid < nk);
+    if (mask && tid < kBN) {
+      if (full_keys) {
+        cp_async_4_full(Ms + tid, m_next);
+      } else {
+        cp_async_4(Ms + tid, tid < nk ? m_next : mask, tid < nk);
+      }
+      m_next += m_tile_step;
+    }
     if constexpr (T::kHasBias) {
       BiasT* const Bs = reinterpret_cast<BiasT*>(reinterpret_cast<char*>(Ks) + T::kBiasOffset);
-      if (vec.bias && nk == kBN) {
+      if (vec.bias && full_keys && bc.rows == T::kRows) {
+        const BiasT* bp = b_next;
+#pragma unroll
+        for (int it = 0; it < T::kRows * kBN / kBiasChunk / kThreads; ++it) {
+          cp_async_16_full(Bs + (b_r0 + it * kBiasRowStep) * T::kBiasStride + b_c0, bp);
+          bp += b_step;
+        }
+        b_next += kBN;
+      } else if (vec.bias && full_keys) {
 #pragma unroll
         for (int it = 0; it < T::kRows * kBN / kBiasChunk / kThreads; ++it) {
           const int r = b_r0 + it * kBiasRowStep;
@@ -600,52 +587,20 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
           }
         }
       }
-    if (masked_keys) {  // replacement after the bias
-#pragma unroll
-      for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-        for (int nb = 0; nb < 8; ++nb) {
-          const float2 mk = *reinterpret_cast<const float2*>(Ms + nb * 8 + 2 * t);
-#pragma unroll
-          for (int e = 0; e < 4; ++e) s[mt][nb][e] = (e & 1 ? mk.y : mk.x) == 0.f ? kMaskedLogit : s[mt][nb][e];
-        }
-    }
-    if (k0 + kBN > K) {  // keys past the end weigh nothing
-#pragma unroll
-      for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-        for (int nb = 0; nb < 8; ++nb)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) s[mt][nb][e] = k0 + nb * 8 + 2 * t + (e & 1) >= K ? -INFINITY : s[mt][nb][e];
-    }
-
-    // P = exp(s - m) = 2^(s log2 e - m log2 e), one FFMA per score (FlashAttention's form), straight into bf16x2
-    // A fragments: pa[mt][kb] covers keys 16 kb .. 16 kb + 15 (n-blocks 2 kb, 2 kb + 1 of the accumulator layout).
+    // Masked keys (replacement after the bias), keys past the end, then P and the rescaling factors per slab.
     uint32_t pa[MT][4][4];
     float alpha[MT][2];
 #pragma unroll
-    for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-      for (int hr = 0; hr < 2; ++hr) {
-        float mx = -INFINITY;
-#pragma unroll
-        for (int nb = 0; nb < 8; ++nb) mx = fmaxf(mx, fmaxf(s[mt][nb][2 * hr], s[mt][nb][2 * hr + 1]));
-        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-        const float m_new = fmaxf(m[mt][hr], mx);
-        alpha[mt][hr] = exp2_approx((m[mt][hr] - m_new) * kLog2e);
-        m[mt][hr] = m_new;
-        const float m_log2e = m_new * kLog2e;
-#pragma unroll
-        for (int nb = 0; nb < 8; ++nb)
-          pa[mt][nb / 2][(nb % 2) * 2 + hr] = exp2_bf16x2(fmaf(s[mt][nb][2 * hr], kLog2e, -m_log2e),
-                                                          fmaf(s[mt][nb][2 * hr + 1], kLog2e, -m_log2e));
-      }
-    // Rescale O and l by alpha, unless no row of the warp found a new maximum (every alpha exactly 1, the usual case
-    // once the first tiles are in: skipping multiplications by 1 leaves the results bit for bit the same).
+    for (int mt = 0; mt < MT; ++mt) {
+      if (masked_keys) mask_slab_keys(s[mt], Ms, t);
+      if (k0 + kBN > K) drop_slab_keys_past(s[mt], k0, K, t);
+      softmax_slab(s[mt], m[mt], pa[mt], alpha[mt]);
+    }
+    // Rescale O and l by alpha, without a branch (skipping it when every alpha of the warp was 1 split the loop body
+    // in two; straight-line, the scheduler interleaves one slab's products with the other's softmax: MSA column
+    // attention 2.71 -> 2.63-2.65 ms, MSA row 4.53 -> 4.51 ms per module at L=1024 on an H100).
 #pragma unroll
     for (int mt = 0; mt < MT; ++mt) {
-      if (__all_sync(0xffffffffu, alpha[mt][0] == 1.f && alpha[mt][1] == 1.f)) continue;
 #pragma unroll
       for (int hr = 0; hr < 2; ++hr) {
         l[mt][2 * hr] *= alpha[mt][hr], l[mt][2 * hr + 1] *= alpha[mt][hr];
@@ -664,7 +619,8 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
 #pragma unroll
       for (int nv = 0; nv < T::kNv; nv += 2) {
         uint32_t vf[4];
-        ldmatrix_x4_trans(vf, Vs + (kb * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)) * T::kStride + (nv + (lane >> 4)) * 8);
+        ldmatrix_x4_trans(vf,
+                          Vs + (kb * 16 + ((lane >> 3) & 1) * 8 + (lane & 7)) * T::kStride + (nv + (lane >> 4)) * 8);
 #pragma unroll
         for (int mt = 0; mt < MT; ++mt) {
           mma_bf16_16816(o[mt][nv], pa[mt][kb], vf[0], vf[1]);
@@ -695,26 +651,7 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
               make_float2(o[mt][nv][2 * hr] * inv, o[mt][nv][2 * hr + 1] * inv);
       }
     __syncthreads();
-    constexpr int kChunks = DK / 8;
-    for (int e = tid; e < T::kRows * kChunks; e += kThreads) {
-      const int r = e / kChunks, c = (e % kChunks) * 8;
-      if (r >= bc.rows || c >= Dv) continue;
-      const float4 lo = *reinterpret_cast<const float4*>(Os + r * T::kOutStride + c);
-      const float4 hi = *reinterpret_cast<const float4*>(Os + r * T::kOutStride + c + 4);
-      float x[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
-      if (gate) {
-        const uint4 gv = *reinterpret_cast<const uint4*>(gate + r * p.gate_s1 + c);
-        const uint32_t gw[4] = {gv.x, gv.y, gv.z, gv.w};
-#pragma unroll
-        for (int k = 0; k < 8; ++k)
-          x[k] *= sigmoid(bf16_bits_to_float(static_cast<uint16_t>(k & 1 ? gw[k / 2] >> 16 : gw[k / 2] & 0xffffu)));
-      }
-      uint32_t w[4];
-#pragma unroll
-      for (int k = 0; k < 4; ++k)
-        w[k] = uint32_t{float_to_bf16_bits(x[2 * k])} | (uint32_t{float_to_bf16_bits(x[2 * k + 1])} << 16);
-      *reinterpret_cast<uint4*>(out + r * p.out_s1 + c) = make_uint4(w[0], w[1], w[2], w[3]);
-    }
+    write_gated_rows<DK>(Os, T::kOutStride, T::kRows, bc.rows, Dv, gate, p.gate_s1, out, p.out_s1);
     return;
   }
 #pragma unroll
@@ -768,12 +705,6 @@ void launch(Kernel kernel, size_t smem, const FlashAttentionParams& p, cudaStrea
   AXF_CUDA_CHECK_LAUNCH(what);
 }
 
-// Whether every row a block reads or writes at base + (b s0 + q s1 + h s2) + c, c a multiple of 8, is 16-byte
-// aligned.
-bool rows_in_packets(const void* base, int64_t s0, int64_t s1, int64_t s2) {
-  return aligned(base, 16) && s0 % 8 == 0 && s1 % 8 == 0 && s2 % 8 == 0;
-}
-
 // Slabs of 64 query rows per bf16 block: two with a bias, one without, unless AXF_FLASH_SLABS=1 or 2 says (read
 // once). Measured per module at L=1024 on an H100 (bench --modules): two slabs made the MSA row attention 5.68 ->
 // 5.46 ms and the triangle attention 5.42/5.71 -> 5.23/5.53 ms (each K/V tile serves 128 query rows), and the
@@ -808,6 +739,8 @@ void launch_flash_attention(const FlashAttentionParams& p, cudaStream_t stream) 
       constexpr int DH = decltype(c)::value;
       launch(flash_attention_f32<DH>, F32Tile<DH>::kSmemBytes, p, stream, "flash_attention_f32", kBM, v_vec, bias_vec);
     });
+  } else if (flash_attention_sm90_takes(p)) {
+    launch_flash_attention_sm90(p, stream);
   } else {
     Bf16Vectors vec;
     vec.kv = p.D % 8 == 0 && p.Dv % 8 == 0 && rows_in_packets(p.k, p.k_s0, p.k_s1, p.k_s2) &&

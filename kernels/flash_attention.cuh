@@ -6,7 +6,7 @@
 // [B or 1, K] (0 = masked: the logit is replaced by -1e9 after the bias is added), bias [H,Q,K], gate and out
 // [B,Q,H,Dv]. fp32 tensors: exact fp32 products on the FMA units; bf16 tensors: mma.sync m16n8k16 tensor-core
 // products of the scaled q (scale * q rounded to bf16 once, as AlphaFold scales q) with fp32 accumulation onto
-// the bias, fp32 row max, P rounded to bf16 (its exponent from bf16 arguments on sm_90), row sums of exactly that
+// the bias, fp32 row max, P = 2^x on the SFU in fp32 then rounded to bf16, row sums of exactly that
 // P on the tensor cores.
 #pragma once
 

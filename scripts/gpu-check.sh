@@ -19,6 +19,10 @@ cmake --build build-gpu -j "$(nproc)" > "$out/build.log" 2>&1 || { tail -50 "$ou
 ctest --test-dir build-gpu -L gpu --output-on-failure -j 1 > "$out/ctest-gpu.log" 2>&1 || true
 tail -4 "$out/ctest-gpu.log"
 build-gpu/tests/test_gpu --gtest_filter='CudaTrunk.*' 2>&1 | grep -E "max|OK|FAILED" | tee "$out/model-vs-cpu.txt"
+# The opt-in sm_90a flash kernel (wgmma; AXF_FLASH_WGMMA=1) through the same flash and attention cases.
+echo "== AXF_FLASH_WGMMA=1 ==" | tee -a "$out/model-vs-cpu.txt"
+AXF_FLASH_WGMMA=1 build-gpu/tests/test_gpu --gtest_filter='*FlashAttention*:*BackendOps*attention*-*Timing*' \
+  --gtest_brief=1 2>&1 | tail -3 | tee -a "$out/model-vs-cpu.txt"
 if [ "${GPU_CHECK_SANITIZER:-1}" != 0 ] && command -v compute-sanitizer > /dev/null; then
   # Every CUDA op case (fp32 and bf16) under memcheck; the shared-memory kernels under racecheck.
   # (API errors unreported: the CudaGraphs tests provoke refused recordings on purpose; an op's API error throws.)
@@ -29,7 +33,12 @@ if [ "${GPU_CHECK_SANITIZER:-1}" != 0 ] && command -v compute-sanitizer > /dev/n
     shared_memory_cases+=':*BackendOps*gated_transpose*:*BackendOps*masked_mean*'
     compute-sanitizer --tool racecheck --error-exitcode 3 build-gpu/tests/test_gpu \
       --gtest_filter="$shared_memory_cases" --gtest_brief=1 2>&1 | tail -4
-    echo "racecheck exit: ${PIPESTATUS[0]}"; } > "$out/sanitizer.txt" 2>&1 || true
+    echo "racecheck exit: ${PIPESTATUS[0]}"
+    for tool in memcheck racecheck; do
+      AXF_FLASH_WGMMA=1 compute-sanitizer --tool "$tool" --error-exitcode 3 build-gpu/tests/test_gpu \
+        --gtest_filter='*FlashAttention*-*Timing*' --gtest_brief=1 2>&1 | tail -3
+      echo "$tool (AXF_FLASH_WGMMA=1) exit: ${PIPESTATUS[0]}"
+    done; } > "$out/sanitizer.txt" 2>&1 || true
   cat "$out/sanitizer.txt"
 fi
 ctest --test-dir build-gpu -LE gpu -j "$(nproc)" > build-gpu/ctest-cpu.log 2>&1 || true

@@ -245,6 +245,11 @@ __global__ void __launch_bounds__(kThreads, 2)
 
 bool sm90a_kernels_usable() {
 #if defined(AXF_CUDA_SM90A)
+  static const bool refused = [] {
+    const char* e = std::getenv("AXF_NO_WGMMA");
+    return e && std::string_view(e) == "1";
+  }();
+  if (refused) return false;
   static int cc[64] = {};  // compute capability per device, 0 until asked
   int dev = 0;
   AXF_CUDA_CHECK(cudaGetDevice(&dev));

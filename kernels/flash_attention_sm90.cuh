@@ -25,8 +25,8 @@ namespace axf::kernels {
 // (docs/benchmarks.md, session 9), so it stays opt-in as the base of the Hopper-native attention.
 bool flash_attention_sm90_takes(const FlashAttentionParams& p);
 
-// True when this binary carries sm_90a code (AXF_CUDA_SM90A) and the current device is an sm_90 card: kernels may
-// take their sm_90-only paths (wgmma, bulk copies with transaction barriers). Read once per device.
+// True when this binary carries sm_90a code (AXF_CUDA_SM90A), the current device is an sm_90 card and AXF_NO_WGMMA=1
+// is not in the environment: kernels may take their sm_90-only paths (wgmma). Read once per device.
 bool sm90a_kernels_usable();
 
 // Runs on `stream`; no workspace. Only for problems flash_attention_sm90_takes accepts.

@@ -4,7 +4,8 @@
 // layout).
 //   layer_norm_fragments:  x = LayerNorm(tile[r, :]) * scale + offset (fp32 statistics, two passes), rounded to bf16
 //   accumulate_slabs:      acc[s][16 x 8 NB] += a[s][16 x 16 KS] @ W[16 KS x 8 NB]  (W row-major bf16 in shared memory)
-// and the warps' own two-stage pipeline over their tiles of rows (warp_tile_pipeline).
+// the warps' own two-stage pipeline over their tiles of rows (warp_tile_pipeline), and where the weights of the
+// products sit in shared memory (weight_offset: for mma.sync or for wgmma).
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -131,6 +132,15 @@ __device__ __forceinline__ void warp_tile_pipeline(int64_t first, int64_t n_tile
     body(tile, stage);
     __syncwarp();  // the stage is read: free for the tile after next
   }
+}
+
+// Shared-memory element offset of the 8 weights (k, n .. n + 7) of a [K][N] row-major weight matrix held for the
+// products (n a multiple of 8): rows of `stride` elements for ldmatrix (mma.sync), or with kWgmma wgmma's
+// no-swizzle core matrices (8 x 16 bytes each, 128 bytes apart along n, N * 16 bytes apart along k), the layout of
+// an MN-major B operand (wgmma_sm90.cuh).
+template <bool kWgmma>
+__device__ __forceinline__ int weight_offset(int k, int n, int stride, int n_cols) {
+  return kWgmma ? (k / 8) * (n_cols * 8) + (n / 8) * 64 + (k % 8) * 8 : k * stride + n;
 }
 
 // Host side: opts `kernel` in to `smem` bytes of dynamic shared memory and returns how many of its blocks of

@@ -5,7 +5,8 @@
 // pair [N, CZ] and t [N, C] rows, gating_w [CZ, CZ], output_w [C, CZ] (bf16), biases, scale and offset fp32.
 // Each block keeps both weight matrices in shared memory; each of its 8 warps walks its own tiles of 16 rows (the
 // next tile's pair and t rows arrive by cp.async while this one runs, no block barriers), normalises them into A
-// fragments, runs both products with mma.sync and writes the updated rows back in 16-byte pieces. The gate and the
+// fragments, runs both products with mma.sync (on sm_90a cards with wgmma: four warps share a 64-row tile, the
+// weights read once per 64 rows) and writes the updated rows back in 16-byte pieces. The gate and the
 // update stay in fp32 (the unfused sequence rounds both to bf16), so the update reads pair and t once and writes
 // pair once.
 #pragma once

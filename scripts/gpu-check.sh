@@ -23,6 +23,10 @@ build-gpu/tests/test_gpu --gtest_filter='CudaTrunk.*' 2>&1 | grep -E "max|OK|FAI
 echo "== AXF_FLASH_WGMMA=1 ==" | tee -a "$out/model-vs-cpu.txt"
 AXF_FLASH_WGMMA=1 build-gpu/tests/test_gpu --gtest_filter='*FlashAttention*:*BackendOps*attention*-*Timing*' \
   --gtest_brief=1 2>&1 | tail -3 | tee -a "$out/model-vs-cpu.txt"
+# The mma.sync forms of the row-tile kernels that take wgmma on sm_90 (as A100s and consumer cards run them).
+echo "== AXF_NO_WGMMA=1 ==" | tee -a "$out/model-vs-cpu.txt"
+AXF_NO_WGMMA=1 build-gpu/tests/test_gpu --gtest_filter='*BackendOps*transition*:*BackendOps*triangle_output*' \
+  --gtest_brief=1 2>&1 | tail -3 | tee -a "$out/model-vs-cpu.txt"
 if [ "${GPU_CHECK_SANITIZER:-1}" != 0 ] && command -v compute-sanitizer > /dev/null; then
   # Every CUDA op case (fp32 and bf16) under memcheck; the shared-memory kernels under racecheck.
   # (API errors unreported: the CudaGraphs tests provoke refused recordings on purpose; an op's API error throws.)
@@ -30,7 +34,7 @@ if [ "${GPU_CHECK_SANITIZER:-1}" != 0 ] && command -v compute-sanitizer > /dev/n
       --gtest_filter='*BackendOps*:*FlashAttention*:*StructureOps*:*FeatureOps*:CudaGraphs.*-*Timing*' --gtest_brief=1 2>&1 | tail -6
     echo "memcheck exit: ${PIPESTATUS[0]}"
     shared_memory_cases='*BackendOps*attention*:*BackendOps*triangle*:*BackendOps*pair_bias*'
-    shared_memory_cases+=':*BackendOps*gated_transpose*:*BackendOps*masked_mean*'
+    shared_memory_cases+=':*BackendOps*gated_transpose*:*BackendOps*masked_mean*:*BackendOps*transition*'
     compute-sanitizer --tool racecheck --error-exitcode 3 build-gpu/tests/test_gpu \
       --gtest_filter="$shared_memory_cases" --gtest_brief=1 2>&1 | tail -4
     echo "racecheck exit: ${PIPESTATUS[0]}"

@@ -46,6 +46,23 @@ void Backend::triangle_gated_output(const TriangleGatedOutputArgs& a) {
   gated_add(pair, update, gate);
 }
 
+void Backend::transition(const TransitionArgs& a) {
+  AXF_CHECK(a.act.ndim() >= 1 && a.w1.ndim() == 2 && a.w2.ndim() == 2 && a.w1.size(0) == a.act.size(-1) &&
+                a.w2.shape() == Shape({a.w1.size(1), a.act.size(-1)}),
+            "transition: rows ", a.act.describe(), ", weights ", a.w1.describe(), " (needs [c, hidden]) and ",
+            a.w2.describe(), " (needs [hidden, c])");
+  Tensor act = a.act;
+  Tensor normed = empty(act.shape(), act.dtype());
+  layer_norm(act, a.ln_scale, a.ln_offset, normed, a.eps);
+  Shape hidden_shape = act.shape();
+  hidden_shape.back() = a.w1.size(1);
+  Tensor hidden = empty(hidden_shape, act.dtype());
+  linear({normed, a.w1, a.b1, hidden, Activation::Relu});
+  LinearArgs out{hidden, a.w2, a.b2, act};
+  out.accumulate = true;
+  linear(out);
+}
+
 void Backend::pair_bias(const PairBiasArgs& a) {
   const bool ln = a.ln_scale.defined() || a.ln_offset.defined();
   AXF_CHECK(a.rows.defined() && a.rows.ndim() == 3 && a.w.defined() && a.w.ndim() == 2 &&

@@ -133,6 +133,16 @@ struct TriangleGatedOutputArgs {
   float eps = 1e-5f;
 };
 
+// MSA / pair transition (Suppl. Alg. 9, 15) for rows of the activations:
+//   act[r,:] += relu(LayerNorm(act[r,:]) @ w1 + b1) @ w2 + b2
+struct TransitionArgs {
+  Tensor act;                  // [..., c] rows (updated in place)
+  Tensor ln_scale, ln_offset;  // [c]
+  Tensor w1, b1;               // [c, hidden], [hidden]
+  Tensor w2, b2;               // [hidden, c], [c]
+  float eps = 1e-5f;
+};
+
 // Outer product mean core (Suppl. Alg. 10 lines 2-4, AlphaFold's order: bias before the mask normalisation):
 //   out[i,j,:] (+)= (sum_{a,b} (sum_s left[s,i,a] * right[s,j,b]) * w[a,b,:] + bias) / (eps + norm[i,j])
 // for output rows i in [row_begin, row_begin + out.size(0)); norm[i,j] = sum_s mask[s,i] mask[s,j] is given
@@ -324,6 +334,11 @@ class Backend {
   virtual bool fuses_triangle_projection(const TriangleProjectionArgs&) const { return false; }
   // The default runs it as LayerNorm, two linear layers and gated_add (compute-dtype temporaries of the rows).
   virtual void triangle_gated_output(const TriangleGatedOutputArgs& args);
+  // The default runs it as LayerNorm, the hidden linear layer with ReLU and the accumulating output layer
+  // (compute-dtype temporaries of the rows and of the hidden activations).
+  virtual void transition(const TransitionArgs& args);
+  // Whether transition runs these arguments without those temporaries (a fused kernel); as fuses_pair_bias.
+  virtual bool fuses_transition(const TransitionArgs&) const { return false; }
   // The default runs it as LayerNorm (into normed or a temporary), one linear layer into [rows, L, H] logits and
   // their head-major copy into out (temporaries in out's dtype).
   virtual void pair_bias(const PairBiasArgs& args);

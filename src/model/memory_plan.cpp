@@ -30,7 +30,8 @@ constexpr int64_t kF32 = 4;
 // workspace of the triangle product and the outer product mean, each as many rows as fit the workspace budget
 // (triangle_multiply_chunk_rows, outer_product_mean_chunk_rows). Attention runs in the flash kernels, which take
 // none; the bf16 triangle multiplication's lines 1-3 and line 5 run in one kernel each (fused_triangle_projection,
-// fused_triangle_output), and so do the bf16 attention pair biases (fused_pair_bias).
+// fused_triangle_output), and so do the bf16 attention pair biases (fused_pair_bias) and the transitions
+// (fused_transition).
 struct Planner {
   int64_t dt;  // activation bytes
   runtime::ChunkConfig chunks;
@@ -52,6 +53,11 @@ struct Planner {
   }
   // ... and the attention pair biases from the pair rows straight into the bias (no normalised rows or logits).
   bool fused_pair_bias(int64_t cz, int64_t H) const { return workspace > 0 && dt == 2 && cuda_fuses_pair_bias(cz, H); }
+  // ... and the transitions at its kernel's widths (no normed rows or hidden activations; the two-pass widths take
+  // a bf16 share of the update per row, as many rows as fit the workspace).
+  bool fused_transition(int64_t c, int64_t hidden) const {
+    return workspace > 0 && dt == 2 && cuda_fuses_transition(c, hidden);
+  }
   int64_t opm_scratch(int64_t rows, int64_t S, int64_t L, int64_t A, int64_t Cz) const {
     return workspace <= 0 ? 0 : cuda_outer_product_workspace(rows, S, L, A, Cz, dt, workspace);
   }
@@ -91,6 +97,8 @@ struct Planner {
   std::vector<MemoryItem> transition(const std::string& what, int64_t rows, int64_t per_row, int64_t C,
                                      int factor, int64_t chunk) const {
     const int64_t n = chunk_length(chunk, rows);
+    if (fused_transition(C, C * factor))
+      return {{what + " CUDA partial update", cuda_transition_workspace(n * per_row, C, C * factor, workspace)}};
     return {{what + " normed, hidden", n * per_row * C * (1 + factor) * dt}};
   }
 
@@ -218,6 +226,16 @@ int64_t align256(int64_t bytes) { return (bytes + 255) / 256 * 256; }
 }  // namespace
 
 bool cuda_fuses_triangle_output(int64_t cz, int64_t c) { return (cz == 128 && c == 128) || (cz == 64 && c == 64); }
+
+bool cuda_fuses_transition(int64_t c, int64_t hidden) {
+  return (c == 128 && hidden == 512) || (c == 64 && (hidden == 256 || hidden == 128));
+}
+
+int64_t cuda_transition_workspace(int64_t rows, int64_t c, int64_t hidden, int64_t workspace) {
+  if (c * hidden <= 128 * 256) return 0;  // one pass: both weight matrices fit a block's shared memory
+  return workspace_rows(rows, c * 2, workspace) * c * 2;  // bf16
+}
+
 bool cuda_fuses_triangle_projection(int64_t cz, int64_t cb) {
   return (cz == 128 && cb == 128) || (cz == 64 && cb == 64);
 }

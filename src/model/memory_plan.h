@@ -82,6 +82,10 @@ bool cuda_fuses_triangle_projection(int64_t cz, int64_t cb);
 // Whether it builds an attention pair bias of H heads from bf16 pair rows of width cz in one kernel
 // (kernels/pair_bias.cuh, checked against it in tests/gpu).
 bool cuda_fuses_pair_bias(int64_t cz, int64_t H);
+// Whether it runs the transition of bf16 rows of width c with `hidden` hidden units in one kernel, and the bf16
+// scratch it takes for `rows` rows then (kernels/transition_mlp.cuh, cuda_transition.cpp, checked in tests/gpu).
+bool cuda_fuses_transition(int64_t c, int64_t hidden);
+int64_t cuda_transition_workspace(int64_t rows, int64_t c, int64_t hidden, int64_t workspace);
 
 // `--chunking auto`: the least chunking whose planned peak (with the CUDA scratch when workspace_budget > 0) fits
 // `available` bytes: row chunks of 1024, 512, ... 8 for every module, each also with channel blocks of 64 ... 8

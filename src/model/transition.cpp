@@ -12,16 +12,7 @@ void transition(runtime::ExecutionContext& ctx, const Scope& scope, Tensor& act,
   AXF_CHECK(act.ndim() >= 2 && w1.size(0) == act.size(-1), "transition '", scope.path(), "': activations ",
             act.describe(), " vs weights ", w1.describe());
   runtime::for_each_chunk(act.size(0), chunk, [&](int64_t begin, int64_t end) {
-    Tensor part = act.slice(0, begin, end);
-    Shape hidden_shape = part.shape();
-    Tensor normed = be.empty(part.shape(), ctx.dtype());
-    be.layer_norm(part, ln["scale"], ln["offset"], normed);
-    hidden_shape.back() = w1.size(1);
-    Tensor hidden = be.empty(hidden_shape, ctx.dtype());
-    be.linear({normed, w1, t1["bias"], hidden, backend::Activation::Relu});
-    backend::LinearArgs out{hidden, w2, t2["bias"], part};
-    out.accumulate = true;
-    be.linear(out);
+    be.transition({act.slice(0, begin, end), ln["scale"], ln["offset"], w1, t1["bias"], w2, t2["bias"]});
   });
 }
 

@@ -36,13 +36,16 @@ struct Row {
   bool skipped() const { return time.repeat == 0; }
 };
 
-// Measured ceilings: fp32 GEMM (the backend's precision), TF32/BF16 GEMM where the device has them, copy.
+// Measured ceilings: fp32 GEMM (the backend's precision), TF32/BF16 GEMM where the device has them, copy; on CUDA
+// also L2 read bandwidth and the SFU's exp2 rate (what the attention kernels' bias tiles and softmax meet).
 struct Ceilings {
   std::string device;
   double gemm_fp32 = 0;  // FLOP/s
   double gemm_tf32 = 0;  // 0: not measured
   double gemm_bf16 = 0;
   double copy = 0;       // bytes/s, read + written
+  double l2_read = 0;    // bytes/s
+  double sfu_exp2 = 0;   // exp2/s
   // The ceiling %gemm is measured against: the GEMM rate of the run's precision (fp32, tf32 or bf16).
   double gemm_reference = 0;
   std::string gemm_reference_name = "fp32";

@@ -1,6 +1,8 @@
 // Measured ceilings of the benchmark's device: a large GEMM (fp32 as the backend computes; TF32 and BF16 through
-// cublasGemmEx on CUDA) and a large device-to-device copy (bytes read + bytes written). CPU: OpenBLAS sgemm and a
-// threaded memcpy. Every result is checked: sampled GEMM elements against double precision, the copy in full.
+// cublasGemmEx on CUDA) and a large device-to-device copy (bytes read + bytes written); on CUDA also the L2 read
+// bandwidth and the SFU's exp2 rate (kernels/ceiling_probes.cuh), the limits of the attention kernels. CPU: OpenBLAS
+// sgemm and a threaded memcpy. Every result is checked: sampled GEMM elements against double precision, the copy in
+// full, every block's L2 sum and every thread's exp2 chains against the host.
 #include <cblas.h>
 
 #include <algorithm>
@@ -18,6 +20,7 @@
 #ifdef AXF_WITH_CUDA
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/cuda_check.h"
+#include "kernels/ceiling_probes.cuh"
 #endif
 
 namespace axf::runtime::bench {
@@ -264,6 +267,78 @@ Ceilings cuda_ceilings(backend::cuda::CudaBackend& be, int repeat) {
   copy.checked = static_cast<int64_t>(bytes / 4);
   c.copy = rate(copy.bytes, tc);
   c.rows.push_back(copy);
+
+  // The probes' rows, as the GEMM variants': one that throws is noted in its row and its ceiling stays 0.
+  auto run_probe = [&](const std::string& name, const std::function<void(Row&)>& measure) -> Row {
+    Row r;
+    r.name = name;
+    try {
+      measure(r);
+    } catch (const std::exception& e) {
+      r.time = Timing{};
+      r.note = std::string("failed: ") + e.what();
+      r.failed = true;
+      (void)cudaGetLastError();
+    }
+    c.rows.push_back(r);
+    return r;
+  };
+
+  // L2 read: 40% of the L2 (20 MiB of an H100's 50 MB, so it stays resident between reads), read three times over
+  // by every resident block; bytes = bytes read. The words are a hash of their index, so a block that skipped or
+  // repeated part of the buffer writes a different sum.
+  const Row l2 = run_probe("L2 read (ld.global.cg, 16 B)", [&](Row& r) {
+    const size_t granule = kernels::kL2ReadGranule;
+    const auto l2_bytes = static_cast<double>(last_level_cache_bytes(be));
+    const size_t buffer_bytes = std::max(granule, static_cast<size_t>(0.4 * l2_bytes) / granule * granule);
+    const size_t words = buffer_bytes / 4;
+    std::vector<uint32_t> h_words(words);
+#pragma omp parallel for schedule(static)
+    for (int64_t k = 0; k < static_cast<int64_t>(words); ++k)
+      h_words[k] = static_cast<uint32_t>(k) * 2654435761u ^ static_cast<uint32_t>(k >> 16);
+    const int passes = 3;
+    const int64_t blocks = kernels::l2_read_grid();
+    DeviceBuffer d_words(buffer_bytes), d_sums(static_cast<size_t>(blocks) * 4);
+    d_words.upload(h_words.data(), buffer_bytes);
+    AXF_CUDA_CHECK(cudaMemset(d_sums.get(), 0xff, static_cast<size_t>(blocks) * 4));
+    AXF_CUDA_CHECK(cudaDeviceSynchronize());
+    r.time = timer.run(1, repeat, [&](int) {
+      kernels::launch_l2_read(d_words.get(), buffer_bytes, passes, blocks, static_cast<uint32_t*>(d_sums.get()),
+                              stream);
+    });
+    r.shape = std::to_string(buffer_bytes >> 20) + " MiB x" + std::to_string(blocks * passes);
+    r.bytes = static_cast<double>(buffer_bytes) * static_cast<double>(blocks * passes);
+    std::vector<uint32_t> sums(static_cast<size_t>(blocks));
+    d_sums.download(sums.data(), sums.size() * 4);
+    const uint32_t want = kernels::l2_read_expected(h_words.data(), words, passes);
+    r.wrong = std::count_if(sums.begin(), sums.end(), [&](uint32_t s) { return s != want; });
+    r.checked = blocks;
+  });
+  c.l2_read = rate(l2.bytes, l2.time);
+
+  // SFU exp2: 8 chains of 4096 steps in every thread of every resident block (~2 ms on an H100). The row's flops
+  // are exp2 evaluations, so its TFLOP/s column reads Texp2/s; bytes = the outputs written.
+  const Row sfu = run_probe("SFU ex2.approx.f32 [Texp2/s]", [&](Row& r) {
+    const int iterations = 4096;
+    const int64_t blocks = kernels::exp2_grid(), threads = blocks * kernels::kExp2Block;
+    DeviceBuffer d_out(static_cast<size_t>(threads) * 4);
+    AXF_CUDA_CHECK(cudaMemsetAsync(d_out.get(), 0xff, static_cast<size_t>(threads) * 4, stream));  // NaN
+    r.time = timer.run(1, repeat, [&](int) {
+      kernels::launch_exp2_chains(blocks, iterations, static_cast<float*>(d_out.get()), stream);
+    });
+    r.shape = std::to_string(threads) + "x" + std::to_string(kernels::kExp2Chains) + "x" + std::to_string(iterations);
+    r.flops = static_cast<double>(threads) * kernels::kExp2Chains * iterations;
+    r.bytes = static_cast<double>(threads) * 4;
+    std::vector<float> out(static_cast<size_t>(threads));
+    d_out.download(out.data(), out.size() * 4);
+    const std::vector<float> ends = kernels::exp2_chain_ends(iterations);
+    Checker check(1e-4);  // ex2.approx is within a few ulp of exp2f and the chains contract
+    for (int64_t t = 0; t < threads; ++t) check.add(out[t], kernels::exp2_thread_expected(ends, t));
+    r.wrong = check.wrong();
+    r.checked = check.checked();
+    r.max_error = check.max_error();
+  });
+  c.sfu_exp2 = rate(sfu.flops, sfu.time);
   AXF_CUDA_CHECK(cudaStreamSynchronize(stream));
   return c;
 }

@@ -124,6 +124,16 @@ OpCost pair_bias_cost(const backend::PairBiasArgs& a) {
                      tensor_bytes(a.out) + tensor_bytes(a.normed)};
 }
 
+OpCost transition_cost(const backend::TransitionArgs& a) {
+  // The FLOPs of the unfused sequence (LayerNorm 8 per element, the two linear layers); the bytes of one pass: the
+  // rows read and written, the parameters read.
+  const double n = num(a.act), c = dsize(a.act), rows = c > 0 ? n / c : 0.0;
+  const double hidden = a.w1.defined() ? static_cast<double>(a.w1.size(-1)) : 0.0;
+  return {8.0 * n + 4.0 * rows * c * hidden, 2.0 * tensor_bytes(a.act) + tensor_bytes(a.ln_scale) +
+                                                 tensor_bytes(a.ln_offset) + tensor_bytes(a.w1) + tensor_bytes(a.b1) +
+                                                 tensor_bytes(a.w2) + tensor_bytes(a.b2)};
+}
+
 OpCost gated_transpose_cost(const backend::GatedTransposeArgs& a) {
   const double n = num(a.proj);
   const double out_bytes = a.out.defined() ? n * static_cast<double>(core::dtype_size(a.out.dtype())) : 0.0;
@@ -388,6 +398,15 @@ void CountingBackend::triangle_projection(const backend::TriangleProjectionArgs&
   }
   tallies_.add("triangle_projection", triangle_projection_cost(args));
   inner_.triangle_projection(args);
+}
+
+void CountingBackend::transition(const backend::TransitionArgs& args) {
+  if (!inner_.fuses_transition(args)) {
+    Backend::transition(args);  // the unfused sequence through this wrapper: its temporaries are tracked
+    return;
+  }
+  tallies_.add("transition", transition_cost(args));
+  inner_.transition(args);
 }
 
 void CountingBackend::pair_bias(const backend::PairBiasArgs& args) {

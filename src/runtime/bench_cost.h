@@ -60,6 +60,8 @@ OpCost triangle_projection_cost(const backend::TriangleProjectionArgs& a);
 // parameters + w + out + normed (one pass).
 OpCost pair_bias_cost(const backend::PairBiasArgs& a);
 OpCost gated_transpose_cost(const backend::GatedTransposeArgs& a);
+// rows R of c channels, hidden H: 8*R*c (LayerNorm) + 4*R*c*H FLOPs; bytes rows read and written + parameters.
+OpCost transition_cost(const backend::TransitionArgs& a);
 OpCost triangle_gated_output_cost(const backend::TriangleGatedOutputArgs& a);  // 6 FLOPs per output element
 // IPA core: 2*L*L*H*(sqk + 3*pqk + sv + 3*pv + cz) FLOPs (logits, value/point/pair sums); bytes: projections,
 // pair, bias_2d, affines, mask, out.
@@ -149,6 +151,8 @@ class CountingBackend final : public backend::Backend {
   bool fuses_triangle_projection(const backend::TriangleProjectionArgs& args) const override {
     return inner_.fuses_triangle_projection(args);
   }
+  void transition(const backend::TransitionArgs& args) override;
+  bool fuses_transition(const backend::TransitionArgs& args) const override { return inner_.fuses_transition(args); }
   void pair_bias(const backend::PairBiasArgs& args) override;
   bool fuses_pair_bias(const backend::PairBiasArgs& args) const override { return inner_.fuses_pair_bias(args); }
   void gated_transpose(const backend::GatedTransposeArgs& args) override;

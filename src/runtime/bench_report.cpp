@@ -302,7 +302,8 @@ void write_json(const std::string& path, const BenchReport& report) {
   Object ceilings;
   ceilings.str("device", c.device).num("gemm_fp32_flops_per_second", c.gemm_fp32);
   ceilings.num("gemm_tf32_flops_per_second", c.gemm_tf32).num("gemm_bf16_flops_per_second", c.gemm_bf16);
-  ceilings.num("copy_bytes_per_second", c.copy).add("rows", array(ceiling_rows, "  "));
+  ceilings.num("copy_bytes_per_second", c.copy).num("l2_read_bytes_per_second", c.l2_read);
+  ceilings.num("sfu_exp2_per_second", c.sfu_exp2).add("rows", array(ceiling_rows, "  "));
 
   std::ostringstream text;
   text << "{\n  \"version\": " << quoted(AXF_VERSION) << ",\n  \"device\": " << quoted(report.device)

@@ -439,8 +439,8 @@ void add_triangle_cases(std::vector<OpCase>& cs) {
 }
 
 // Line 5 of the triangle multiplication (pair += sigmoid(LN(pair) W_g + b_g) * (t W_o + b_o)): the bf16 variants
-// of the supported widths run the fused kernel (tiles of 64 rows: row counts off the tile, strided pair rows), the
-// rest the unfused sequence.
+// of the supported widths run the fused kernel (tiles of 64 rows: row counts off the tile, strided pair rows, more
+// rows than the resident warps hold at once), the rest the unfused sequence.
 void add_triangle_output_cases(std::vector<OpCase>& cs) {
   auto build = [](int64_t rows, int64_t L, int64_t cz, int64_t c, int64_t pad) {
     return [=] {
@@ -459,8 +459,35 @@ void add_triangle_output_cases(std::vector<OpCase>& cs) {
   };
   cs.push_back({"triangle_output_128", build(5, 13, 128, 128, 0), run});
   cs.push_back({"triangle_output_128_strided_rows", build(3, 50, 128, 128, 8), run});
+  cs.push_back({"triangle_output_128_many_tiles", build(2, 9000, 128, 128, 0), run});
   cs.push_back({"triangle_output_64", build(7, 11, 64, 64, 0), run});
   cs.push_back({"triangle_output_unfused_width", build(2, 9, 48, 40, 0), run});
+}
+
+// The transition (act += relu(LN(act) W1 + b1) W2 + b2): the bf16 variants of the supported widths run the fused
+// kernel (one pass at c = 64, two passes through bf16 scratch at c = 128: row counts off the tile, strided rows,
+// the scratch in several row blocks, more rows than the resident warps hold at once), the rest the unfused sequence.
+void add_transition_cases(std::vector<OpCase>& cs) {
+  auto build = [](int64_t rows, int64_t L, int64_t c, int64_t hidden, int64_t pad) {
+    return [=] {
+      return std::vector<Arg>{acc(rnd({rows, L, c + pad}), [c](const Tensor& t) { return t.slice(2, 0, c); }),
+                              in32(rnd({c})),
+                              in32(rnd({c})),
+                              in32(rnd({c, hidden}, 0.1f)),
+                              in32(rnd({hidden})),
+                              in32(rnd({hidden, c}, 0.1f)),
+                              in32(rnd({c}))};
+    };
+  };
+  auto run = [](Backend& be, Views& v) { be.transition({v[0], v[1], v[2], v[3], v[4], v[5], v[6], 1e-5f}); };
+  cs.push_back({"transition_128_two_passes", build(5, 13, 128, 512, 0), run});
+  cs.push_back({"transition_128_strided_rows", build(3, 50, 128, 512, 8), run});
+  cs.push_back({"transition_128_scratch_in_blocks", build(4, 37, 128, 512, 0), run, 1e-5, 20 * 128 * 2});
+  cs.push_back({"transition_128_many_tiles", build(2, 10007, 128, 512, 0), run});
+  cs.push_back({"transition_64_factor_4", build(7, 11, 64, 256, 0), run});
+  cs.push_back({"transition_64_factor_2", build(4, 9, 64, 128, 8), run});
+  cs.push_back({"transition_64_many_tiles", build(4, 9001, 64, 256, 0), run});
+  cs.push_back({"transition_unfused_width", build(2, 9, 48, 96, 0), run});
 }
 
 // Lines 1-3 of the triangle multiplication (LayerNorm, the fused projection, the gated channel-major writes of both
@@ -762,6 +789,7 @@ std::vector<OpCase> all_cases() {
   add_attention_cases(cs);
   add_triangle_cases(cs);
   add_triangle_output_cases(cs);
+  add_transition_cases(cs);
   add_gated_transpose_cases(cs);
   add_triangle_projection_cases(cs);
   add_pair_bias_cases(cs);

@@ -8,9 +8,12 @@
 
 #include <cstdint>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 #include "kernels/outer_product_mean.cuh"
 #include "kernels/pair_bias.cuh"
+#include "kernels/transition_mlp.cuh"
 #include "kernels/triangle_gated_output.cuh"
 #include "kernels/triangle_projection.cuh"
 #include "kernels/triangle_multiply.cuh"
@@ -63,6 +66,24 @@ TEST(WorkspacePlan, FusedTriangleOutputWidthsMatchTheKernel) {
     for (const int64_t c : {16, 32, 48, 64, 96, 128, 256})
       EXPECT_EQ(model::cuda_fuses_triangle_output(cz, c), kernels::triangle_gated_output_supported(cz, c))
           << "c_z " << cz << ", c " << c;
+}
+
+TEST(WorkspacePlan, FusedTransitionWidthsAndScratchMatchTheKernel) {
+  for (const int64_t c : {16, 32, 48, 64, 96, 128, 256})
+    for (const int64_t factor : {1, 2, 3, 4}) {
+      const int64_t hidden = c * factor;
+      EXPECT_EQ(model::cuda_fuses_transition(c, hidden), kernels::transition_supported(c, hidden))
+          << "c " << c << ", hidden " << hidden;
+      if (!kernels::transition_supported(c, hidden)) continue;
+      // The backend's bf16 scratch of the two-pass widths (cuda_transition.cpp): c values per row.
+      for (const auto& [rows, budget] : std::vector<std::pair<int64_t, int64_t>>{
+               {1 << 20, int64_t{256} << 20}, {1000, int64_t{256} << 20}, {1000, 3000}, {7, 1}}) {
+        const int64_t want =
+            kernels::transition_scratch_rows(rows, c, hidden, budget) * c * kernels::kTransitionScratchBytes;
+        EXPECT_EQ(model::cuda_transition_workspace(rows, c, hidden, budget), want)
+            << "c " << c << ", hidden " << hidden << ", rows " << rows << ", budget " << budget;
+      }
+    }
 }
 
 TEST(WorkspacePlan, FusedTriangleProjectionWidthsMatchTheKernel) {

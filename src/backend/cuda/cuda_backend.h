@@ -99,6 +99,9 @@ class CudaBackend final : public Backend {
   void triangle_projection(const TriangleProjectionArgs& args) override;
   bool fuses_triangle_projection(const TriangleProjectionArgs& args) const override;
   void triangle_gated_output(const TriangleGatedOutputArgs& args) override;
+  // MSA / pair transition (cuda_transition.cpp).
+  void transition(const TransitionArgs& args) override;
+  bool fuses_transition(const TransitionArgs& args) const override;
   // Attention pair bias (cuda_pair_bias.cpp).
   void pair_bias(const PairBiasArgs& args) override;
   bool fuses_pair_bias(const PairBiasArgs& args) const override;

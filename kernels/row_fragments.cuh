@@ -4,8 +4,8 @@
 // layout).
 //   layer_norm_fragments:  x = LayerNorm(tile[r, :]) * scale + offset (fp32 statistics, two passes), rounded to bf16
 //   accumulate_slabs:      acc[s][16 x 8 NB] += a[s][16 x 16 KS] @ W[16 KS x 8 NB]  (W row-major bf16 in shared memory)
-// the warps' own two-stage pipeline over their tiles of rows (warp_tile_pipeline), and where the weights of the
-// products sit in shared memory (weight_offset: for mma.sync or for wgmma).
+// the warps' own two-stage pipeline over their tiles of rows (warp_tile_pipeline, RowTiles, load_rows_async), and
+// where the weights of the products sit in shared memory (weight_offset: for mma.sync or for wgmma).
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -14,6 +14,7 @@
 
 #include "backend/cuda/cuda_check.h"
 #include "kernels/mma_sm80.cuh"
+#include "kernels/wgmma_sm90.cuh"
 
 namespace axf::kernels {
 
@@ -132,6 +133,45 @@ __device__ __forceinline__ void warp_tile_pipeline(int64_t first, int64_t n_tile
     body(tile, stage);
     __syncwarp();  // the stage is read: free for the tile after next
   }
+}
+
+// A warp's 16 rows [row0, row0 + 16) of COLS bf16 (`ld` elements apart) into a shared tile of `stride` elements
+// per row by cp.async (16-byte pieces), zeros for rows at or past `rows`. The caller commits.
+template <int COLS>
+__device__ __forceinline__ void load_rows_async(uint16_t* dst, int stride, const uint16_t* src, int64_t ld,
+                                                int64_t row0, int64_t rows, int lane) {
+#pragma unroll
+  for (int e = lane; e < 16 * COLS / 8; e += 32) {
+    const int r = e / (COLS / 8), c8 = (e % (COLS / 8)) * 8;
+    const bool ok = row0 + r < rows;
+    cp_async_16(dst + r * stride + c8, ok ? src + (row0 + r) * ld + c8 : src, ok);
+  }
+}
+
+// How a block's warps share tiles of 16 * kGroupWarps rows (kGroupWarps = 4: a warpgroup's 64 rows for wgmma; 1:
+// every warp its own 16): this warp's first tile, the step between its tiles, the tile count, and the offset of its
+// own 16 rows within a tile.
+template <int kGroupWarps>
+struct RowTiles {
+  int64_t first, step, count;
+  int sub;
+  __device__ RowTiles(int64_t rows, int warp, int warps)
+      : first(int64_t{blockIdx.x} * (warps / kGroupWarps) + warp / kGroupWarps),
+        step(int64_t{gridDim.x} * (warps / kGroupWarps)),
+        count((rows + 16 * kGroupWarps - 1) / (16 * kGroupWarps)),
+        sub((warp % kGroupWarps) * 16) {}
+  __device__ int64_t first_row(int64_t tile) const { return tile * 16 * kGroupWarps + sub; }
+};
+
+// Waits for this block's weight copies (cp.async) and makes them visible to every warp, with kWgmma also to wgmma's
+// operand reads (the async proxy). Every thread of the block calls it once, after issuing its copies.
+template <bool kWgmma>
+__device__ __forceinline__ void weights_arrived() {
+  cp_async_wait<0>();
+#if defined(AXF_WGMMA)
+  if constexpr (kWgmma) fence_proxy_async_shared();
+#endif
+  __syncthreads();
 }
 
 // Shared-memory element offset of the 8 weights (k, n .. n + 7) of a [K][N] row-major weight matrix held for the

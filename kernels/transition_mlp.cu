@@ -38,8 +38,7 @@ struct TransitionTile {
   static constexpr size_t kStageElems = static_cast<size_t>(kWarpRows) * kStrideC;
   static constexpr size_t kSmemBytes = kWeightElems * 2 + kParamFloats * sizeof(float) + 2 * kWarps * kStageElems * 2;
   static constexpr int kMinBlocks = kSmemBytes * 2 <= 227 * 1024 ? 2 : 1;
-  static constexpr int kGroupWarps = kWgmma ? 4 : 1;  // warps sharing one tile of rows
-  static constexpr int kTileRows = kWarpRows * kGroupWarps;
+  static constexpr int kGroupWarps = kWgmma ? 4 : 1;  // warps sharing one tile of rows (RowTiles)
 };
 
 template <int C, int HS, Pass P, bool kWgmma>
@@ -73,31 +72,18 @@ __global__ void __launch_bounds__(kThreads, (TransitionTile<C, HS, kWgmma>::kMin
     out_b[e] = P == Pass::kFirst ? 0.f : p.b2[e];
   }
   for (int e = tid; e < HS; e += kThreads) hid_b[e] = p.b1[h0 + e];
-  cp_async_wait<0>();
-#if defined(AXF_WGMMA)
-  if constexpr (kWgmma) fence_proxy_async_shared();  // the weight copies are visible to wgmma after the barrier
-#endif
-  __syncthreads();  // the weights and parameters are in; from here on the warps (warpgroups) run independently
+  weights_arrived<kWgmma>();  // weights and parameters are in; from here on the warps (warpgroups) run on their own
 
   uint16_t* const act = static_cast<uint16_t*>(p.act);
-  // Tiles of kTileRows rows go to groups of kGroupWarps warps; this warp owns 16 of them (`sub`).
-  constexpr int kGroups = kWarps / T::kGroupWarps;
-  const int group = warp / T::kGroupWarps, sub = (warp % T::kGroupWarps) * kWarpRows;
-  const int64_t n_tiles = (p.rows + T::kTileRows - 1) / T::kTileRows, step = int64_t{gridDim.x} * kGroups;
+  const RowTiles<T::kGroupWarps> tiles(p.rows, warp, kWarps);
   auto load_tile = [&](int64_t tile, int stage) {
-    uint16_t* const As = stages + (warp * 2 + stage) * T::kStageElems;
-    const int64_t row0 = tile * T::kTileRows + sub;
-#pragma unroll
-    for (int e = lane; e < kWarpRows * C / 8; e += 32) {
-      const int r = e / (C / 8), c8 = (e % (C / 8)) * 8;
-      const bool ok = row0 + r < p.rows;
-      cp_async_16(As + r * T::kStrideC + c8, ok ? act + (row0 + r) * p.act_ld + c8 : act, ok);
-    }
+    load_rows_async<C>(stages + (warp * 2 + stage) * T::kStageElems, T::kStrideC, act, p.act_ld,
+                       tiles.first_row(tile), p.rows, lane);
     cp_async_commit();
   };
-  warp_tile_pipeline(int64_t{blockIdx.x} * kGroups + group, n_tiles, step, load_tile, [&](int64_t tile, int stage) {
+  warp_tile_pipeline(tiles.first, tiles.count, tiles.step, load_tile, [&](int64_t tile, int stage) {
     uint16_t* const As = stages + (warp * 2 + stage) * T::kStageElems;
-    const int64_t row0 = tile * T::kTileRows + sub;
+    const int64_t row0 = tiles.first_row(tile);
 
     // LayerNorm of rows g and g + 8: each quad lane reads only the columns of its A fragments, and so do its
     // epilogue writes below (no lane reads an element another lane rewrites).

@@ -30,8 +30,7 @@ struct GatedOutputTile {
   static constexpr size_t kSmemBytes = kWeightElems * 2 + 4 * CZ * sizeof(float) + 2 * kWarps * kStageElems * 2;
   static constexpr int kHalf = kWgmma ? 64 : CZ / 2;  // output columns per pass over the products
   static constexpr int kNb = kHalf / 8;               // n-blocks per pass
-  static constexpr int kGroupWarps = kWgmma ? 4 : 1;  // warps sharing one tile of rows
-  static constexpr int kTileRows = kWarpRows * kGroupWarps;
+  static constexpr int kGroupWarps = kWgmma ? 4 : 1;  // warps sharing one tile of rows (RowTiles)
 };
 
 template <int CZ, int C, bool kWgmma>
@@ -65,41 +64,23 @@ __global__ void __launch_bounds__(kThreads, 1) triangle_gated_output_kernel(cons
     gate_b[e] = p.gating_b[e];
     out_b[e] = p.output_b[e];
   }
-  cp_async_wait<0>();
-#if defined(AXF_WGMMA)
-  if constexpr (kWgmma) fence_proxy_async_shared();  // the weight copies are visible to wgmma after the barrier
-#endif
-  __syncthreads();  // the weights and parameters are in; from here on the warps (warpgroups) run independently
+  weights_arrived<kWgmma>();  // weights and parameters are in; from here on the warps (warpgroups) run on their own
 
   uint16_t* const pair = static_cast<uint16_t*>(p.pair);
   const uint16_t* const tin = static_cast<const uint16_t*>(p.t);
-  // Tiles of kTileRows rows go to groups of kGroupWarps warps; this warp owns 16 of them (`sub`).
-  constexpr int kGroups = kWarps / T::kGroupWarps;
-  const int group = warp / T::kGroupWarps, sub = (warp % T::kGroupWarps) * kWarpRows;
-  const int64_t n_tiles = (p.rows + T::kTileRows - 1) / T::kTileRows, step = int64_t{gridDim.x} * kGroups;
+  const RowTiles<T::kGroupWarps> tiles(p.rows, warp, kWarps);
   // A warp's rows of a tile, pair and t, into one of its stages (zeros past the last row), one commit group each.
   auto load_tile = [&](int64_t tile, int stage) {
     uint16_t* const Ps = stages + (warp * 2 + stage) * T::kStageElems;
-    uint16_t* const Ts = Ps + kWarpRows * T::kStrideZ;
-    const int64_t row0 = tile * T::kTileRows + sub;
-#pragma unroll
-    for (int e = lane; e < kWarpRows * CZ / 8; e += 32) {
-      const int r = e / (CZ / 8), c8 = (e % (CZ / 8)) * 8;
-      const bool ok = row0 + r < p.rows;
-      cp_async_16(Ps + r * T::kStrideZ + c8, ok ? pair + (row0 + r) * p.pair_ld + c8 : pair, ok);
-    }
-#pragma unroll
-    for (int e = lane; e < kWarpRows * C / 8; e += 32) {
-      const int r = e / (C / 8), c8 = (e % (C / 8)) * 8;
-      const bool ok = row0 + r < p.rows;
-      cp_async_16(Ts + r * T::kStrideC + c8, ok ? tin + (row0 + r) * p.t_ld + c8 : tin, ok);
-    }
+    const int64_t row0 = tiles.first_row(tile);
+    load_rows_async<CZ>(Ps, T::kStrideZ, pair, p.pair_ld, row0, p.rows, lane);
+    load_rows_async<C>(Ps + kWarpRows * T::kStrideZ, T::kStrideC, tin, p.t_ld, row0, p.rows, lane);
     cp_async_commit();
   };
-  warp_tile_pipeline(int64_t{blockIdx.x} * kGroups + group, n_tiles, step, load_tile, [&](int64_t tile, int stage) {
+  warp_tile_pipeline(tiles.first, tiles.count, tiles.step, load_tile, [&](int64_t tile, int stage) {
     uint16_t* const Ps = stages + (warp * 2 + stage) * T::kStageElems;
     const uint16_t* const Ts = Ps + kWarpRows * T::kStrideZ;
-    const int64_t row0 = tile * T::kTileRows + sub;
+    const int64_t row0 = tiles.first_row(tile);
 
     // LayerNorm of rows g and g + 8: each quad lane reads only the columns of its A fragments, and so do its
     // epilogue writes below (no lane reads an element another lane rewrites).

@@ -46,6 +46,20 @@ void Backend::triangle_gated_output(const TriangleGatedOutputArgs& a) {
   gated_add(pair, update, gate);
 }
 
+void Backend::outer_product_projections(const OuterProductProjectionArgs& a) {
+  AXF_CHECK(a.msa.ndim() == 3 && a.mask.shape() == Shape({a.msa.size(0), a.msa.size(1)}) && a.left.ndim() == 3 &&
+                a.right.ndim() == 3,
+            "outer_product_projections: msa ", a.msa.describe(), " (needs [S, L, c_m]), mask ", a.mask.describe(),
+            " (needs [S, L]), left ", a.left.describe(), ", right ", a.right.describe());
+  Tensor normed = empty(a.msa.shape(), a.left.dtype());
+  layer_norm(a.msa, a.ln_scale, a.ln_offset, normed, a.eps);
+  Tensor left = a.left, right = a.right;
+  linear({normed, a.w_left, a.b_left, left});
+  linear({normed, a.w_right, a.b_right, right});
+  mul_rows(left, a.mask);
+  mul_rows(right, a.mask);
+}
+
 void Backend::transition(const TransitionArgs& a) {
   AXF_CHECK(a.act.ndim() >= 1 && a.w1.ndim() == 2 && a.w2.ndim() == 2 && a.w1.size(0) == a.act.size(-1) &&
                 a.w2.shape() == Shape({a.w1.size(1), a.act.size(-1)}),

@@ -143,6 +143,19 @@ struct TransitionArgs {
   float eps = 1e-5f;
 };
 
+// The outer product mean's masked input projections (Suppl. Alg. 10 lines 1-2) for rows of the MSA:
+//   x = LayerNorm(msa[r,:]);  left[r,:] = mask[r] * (x @ w_left + b_left);
+//   right[r,:] = mask[r] * (x @ w_right + b_right)
+struct OuterProductProjectionArgs {
+  Tensor msa;                    // [S, L, c_m]
+  Tensor mask;                   // [S, L] fp32
+  Tensor ln_scale, ln_offset;    // [c_m]
+  Tensor w_left, b_left;         // [c_m, A], [A]
+  Tensor w_right, b_right;       // [c_m, B], [B]
+  Tensor left, right;            // [S, L, A], [S, L, B]
+  float eps = 1e-5f;
+};
+
 // Outer product mean core (Suppl. Alg. 10 lines 2-4, AlphaFold's order: bias before the mask normalisation):
 //   out[i,j,:] (+)= (sum_{a,b} (sum_s left[s,i,a] * right[s,j,b]) * w[a,b,:] + bias) / (eps + norm[i,j])
 // for output rows i in [row_begin, row_begin + out.size(0)); norm[i,j] = sum_s mask[s,i] mask[s,j] is given
@@ -334,6 +347,10 @@ class Backend {
   virtual bool fuses_triangle_projection(const TriangleProjectionArgs&) const { return false; }
   // The default runs it as LayerNorm, two linear layers and gated_add (compute-dtype temporaries of the rows).
   virtual void triangle_gated_output(const TriangleGatedOutputArgs& args);
+  // The default runs it as LayerNorm, two linear layers and mul_rows (a compute-dtype temporary of the rows).
+  virtual void outer_product_projections(const OuterProductProjectionArgs& args);
+  // Whether outer_product_projections runs these arguments without that temporary; as fuses_pair_bias.
+  virtual bool fuses_outer_product_projections(const OuterProductProjectionArgs&) const { return false; }
   // The default runs it as LayerNorm, the hidden linear layer with ReLU and the accumulating output layer
   // (compute-dtype temporaries of the rows and of the hidden activations).
   virtual void transition(const TransitionArgs& args);

@@ -30,8 +30,8 @@ constexpr int64_t kF32 = 4;
 // workspace of the triangle product and the outer product mean, each as many rows as fit the workspace budget
 // (triangle_multiply_chunk_rows, outer_product_mean_chunk_rows). Attention runs in the flash kernels, which take
 // none; the bf16 triangle multiplication's lines 1-3 and line 5 run in one kernel each (fused_triangle_projection,
-// fused_triangle_output), and so do the bf16 attention pair biases (fused_pair_bias) and the transitions
-// (fused_transition).
+// fused_triangle_output), and so do the bf16 attention pair biases (fused_pair_bias), the transitions
+// (fused_transition) and the outer product mean's projections (fused_outer_product_projections).
 struct Planner {
   int64_t dt;  // activation bytes
   runtime::ChunkConfig chunks;
@@ -57,6 +57,10 @@ struct Planner {
   // a bf16 share of the update per row, as many rows as fit the workspace).
   bool fused_transition(int64_t c, int64_t hidden) const {
     return workspace > 0 && dt == 2 && cuda_fuses_transition(c, hidden);
+  }
+  // ... and the outer product mean's masked projections from the MSA rows (no normalised rows).
+  bool fused_outer_product_projections(int64_t c, int64_t c_opm) const {
+    return workspace > 0 && dt == 2 && cuda_fuses_outer_product_projections(c, c_opm, c_opm);
   }
   int64_t opm_scratch(int64_t rows, int64_t S, int64_t L, int64_t A, int64_t Cz) const {
     return workspace <= 0 ? 0 : cuda_outer_product_workspace(rows, S, L, A, Cz, dt, workspace);
@@ -105,7 +109,7 @@ struct Planner {
   std::vector<MemoryItem> outer_product_mean(int64_t S, int64_t L, int64_t C, int64_t c_opm, int64_t cz) const {
     const int64_t n = chunk_length(chunks.msa_rows, S);
     const int64_t projections = 2 * S * L * c_opm * dt;
-    const int64_t normed = n * L * C * dt;
+    const int64_t normed = fused_outer_product_projections(C, c_opm) ? 0 : n * L * C * dt;
     const int64_t norm = L * L * kF32 + opm_scratch(chunk_length(chunks.opm_rows, L), S, L, c_opm, cz);
     return {{"outer product mean left, right", projections},
             {normed > norm ? "outer product mean normed MSA rows" : "outer product mean norm (and CUDA workspace)",
@@ -226,6 +230,10 @@ int64_t align256(int64_t bytes) { return (bytes + 255) / 256 * 256; }
 }  // namespace
 
 bool cuda_fuses_triangle_output(int64_t cz, int64_t c) { return (cz == 128 && c == 128) || (cz == 64 && c == 64); }
+
+bool cuda_fuses_outer_product_projections(int64_t c, int64_t a, int64_t b) {
+  return (c == 256 || c == 64) && a == 32 && b == 32;
+}
 
 bool cuda_fuses_transition(int64_t c, int64_t hidden) {
   return (c == 128 && hidden == 512) || (c == 64 && (hidden == 256 || hidden == 128));

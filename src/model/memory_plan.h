@@ -82,6 +82,9 @@ bool cuda_fuses_triangle_projection(int64_t cz, int64_t cb);
 // Whether it builds an attention pair bias of H heads from bf16 pair rows of width cz in one kernel
 // (kernels/pair_bias.cuh, checked against it in tests/gpu).
 bool cuda_fuses_pair_bias(int64_t cz, int64_t H);
+// Whether it projects bf16 MSA rows of width c into masked left/right rows of a and b channels in one kernel
+// (kernels/masked_projections.cuh, checked against it in tests/gpu).
+bool cuda_fuses_outer_product_projections(int64_t c, int64_t a, int64_t b);
 // Whether it runs the transition of bf16 rows of width c with `hidden` hidden units in one kernel, and the bf16
 // scratch it takes for `rows` rows then (kernels/transition_mlp.cuh, cuda_transition.cpp, checked in tests/gpu).
 bool cuda_fuses_transition(int64_t c, int64_t hidden);

@@ -31,13 +31,19 @@ void outer_product_mean(runtime::ExecutionContext& ctx, const Scope& scope, cons
   Tensor left = be.empty({S, L, A}, dt);
   Tensor right = be.empty({S, L, B}, dt);
   runtime::for_each_chunk(S, ctx.chunks().msa_rows, [&](int64_t begin, int64_t end) {
-    Tensor normed = be.empty({end - begin, L, msa.size(2)}, dt);
-    be.layer_norm(msa.slice(0, begin, end), ln["scale"], ln["offset"], normed);
-    be.linear({normed, w_left, left_proj["bias"], left.slice(0, begin, end)});
-    be.linear({normed, w_right, right_proj["bias"], right.slice(0, begin, end)});
+    backend::OuterProductProjectionArgs args;
+    args.msa = msa.slice(0, begin, end);
+    args.mask = msa_mask.slice(0, begin, end);
+    args.ln_scale = ln["scale"];
+    args.ln_offset = ln["offset"];
+    args.w_left = w_left;
+    args.b_left = left_proj["bias"];
+    args.w_right = w_right;
+    args.b_right = right_proj["bias"];
+    args.left = left.slice(0, begin, end);
+    args.right = right.slice(0, begin, end);
+    be.outer_product_projections(args);
   });
-  be.mul_rows(left, msa_mask);
-  be.mul_rows(right, msa_mask);
 
   // norm[i,j] = sum_s mask[s,i] mask[s,j] = (mask^T mask)[i,j]; exact in fp32 for 0/1 masks.
   Tensor mask = msa_mask;

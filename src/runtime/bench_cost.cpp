@@ -134,6 +134,17 @@ OpCost transition_cost(const backend::TransitionArgs& a) {
                                                  tensor_bytes(a.w2) + tensor_bytes(a.b2)};
 }
 
+OpCost outer_product_projections_cost(const backend::OuterProductProjectionArgs& a) {
+  // The FLOPs of the unfused sequence (LayerNorm 8 per element, the two linear layers, the two row scalings); the
+  // bytes of one pass: the MSA rows, mask and parameters read, left and right written.
+  const double n = num(a.msa), c = dsize(a.msa), rows = c > 0 ? n / c : 0.0;
+  const double out = num(a.left) + num(a.right);
+  return {8.0 * n + 2.0 * rows * c * (dsize(a.left) + dsize(a.right)) + out,
+          tensor_bytes(a.msa) + tensor_bytes(a.mask) + tensor_bytes(a.ln_scale) + tensor_bytes(a.ln_offset) +
+              tensor_bytes(a.w_left) + tensor_bytes(a.b_left) + tensor_bytes(a.w_right) + tensor_bytes(a.b_right) +
+              tensor_bytes(a.left) + tensor_bytes(a.right)};
+}
+
 OpCost gated_transpose_cost(const backend::GatedTransposeArgs& a) {
   const double n = num(a.proj);
   const double out_bytes = a.out.defined() ? n * static_cast<double>(core::dtype_size(a.out.dtype())) : 0.0;
@@ -398,6 +409,15 @@ void CountingBackend::triangle_projection(const backend::TriangleProjectionArgs&
   }
   tallies_.add("triangle_projection", triangle_projection_cost(args));
   inner_.triangle_projection(args);
+}
+
+void CountingBackend::outer_product_projections(const backend::OuterProductProjectionArgs& args) {
+  if (!inner_.fuses_outer_product_projections(args)) {
+    Backend::outer_product_projections(args);  // the unfused sequence through this wrapper: its temporaries are tracked
+    return;
+  }
+  tallies_.add("outer_product_projections", outer_product_projections_cost(args));
+  inner_.outer_product_projections(args);
 }
 
 void CountingBackend::transition(const backend::TransitionArgs& args) {

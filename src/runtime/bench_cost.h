@@ -60,6 +60,9 @@ OpCost triangle_projection_cost(const backend::TriangleProjectionArgs& a);
 // parameters + w + out + normed (one pass).
 OpCost pair_bias_cost(const backend::PairBiasArgs& a);
 OpCost gated_transpose_cost(const backend::GatedTransposeArgs& a);
+// rows R of c_m channels, A + B outputs: 8*R*c_m + 2*R*c_m*(A+B) + R*(A+B) FLOPs; bytes: the rows, mask and
+// parameters read, the outputs written.
+OpCost outer_product_projections_cost(const backend::OuterProductProjectionArgs& a);
 // rows R of c channels, hidden H: 8*R*c (LayerNorm) + 4*R*c*H FLOPs; bytes rows read and written + parameters.
 OpCost transition_cost(const backend::TransitionArgs& a);
 OpCost triangle_gated_output_cost(const backend::TriangleGatedOutputArgs& a);  // 6 FLOPs per output element
@@ -150,6 +153,10 @@ class CountingBackend final : public backend::Backend {
   void triangle_projection(const backend::TriangleProjectionArgs& args) override;
   bool fuses_triangle_projection(const backend::TriangleProjectionArgs& args) const override {
     return inner_.fuses_triangle_projection(args);
+  }
+  void outer_product_projections(const backend::OuterProductProjectionArgs& args) override;
+  bool fuses_outer_product_projections(const backend::OuterProductProjectionArgs& args) const override {
+    return inner_.fuses_outer_product_projections(args);
   }
   void transition(const backend::TransitionArgs& args) override;
   bool fuses_transition(const backend::TransitionArgs& args) const override { return inner_.fuses_transition(args); }

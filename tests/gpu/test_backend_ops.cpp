@@ -464,6 +464,36 @@ void add_triangle_output_cases(std::vector<OpCase>& cs) {
   cs.push_back({"triangle_output_unfused_width", build(2, 9, 48, 40, 0), run});
 }
 
+// The outer product mean's masked projections (left/right = mask * (LN(msa) W + b)): the bf16 variants of the
+// supported widths run the fused kernel (row counts off the tile, strided MSA rows, a masked sequence, more rows than
+// the resident warps hold at once), the rest the unfused sequence.
+void add_outer_product_projection_cases(std::vector<OpCase>& cs) {
+  auto build = [](int64_t S, int64_t L, int64_t c, int64_t a, int64_t pad) {
+    return [=] {
+      Tensor mask = rnd({S, L});
+      for (int64_t i = 0; i < S * L; ++i) mask.data<float>()[i] = (i * 7) % 5 == 0 ? 0.f : 1.f;
+      return std::vector<Arg>{in(rnd({S, L, c + pad}), [c](const Tensor& t) { return t.slice(2, 0, c); }),
+                              in32(mask),
+                              in32(rnd({c})),
+                              in32(rnd({c})),
+                              in32(rnd({c, a}, 0.1f)),
+                              in32(rnd({a})),
+                              in32(rnd({c, a}, 0.1f)),
+                              in32(rnd({a})),
+                              out(rnd({S, L, a})),
+                              out(rnd({S, L, a}))};
+    };
+  };
+  auto run = [](Backend& be, Views& v) {
+    be.outer_product_projections({v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], 1e-5f});
+  };
+  cs.push_back({"opm_projections_256", build(5, 13, 256, 32, 0), run});
+  cs.push_back({"opm_projections_256_strided_rows", build(3, 50, 256, 32, 8), run});
+  cs.push_back({"opm_projections_64_many_tiles", build(4, 9001, 64, 32, 0), run});
+  cs.push_back({"opm_projections_256_many_tiles", build(2, 9001, 256, 32, 0), run});
+  cs.push_back({"opm_projections_unfused_width", build(2, 9, 48, 16, 0), run});
+}
+
 // The transition (act += relu(LN(act) W1 + b1) W2 + b2): the bf16 variants of the supported widths run the fused
 // kernel (one pass at c = 64, two passes through bf16 scratch at c = 128: row counts off the tile, strided rows,
 // the scratch in several row blocks, more rows than the resident warps hold at once), the rest the unfused sequence.
@@ -790,6 +820,7 @@ std::vector<OpCase> all_cases() {
   add_triangle_cases(cs);
   add_triangle_output_cases(cs);
   add_transition_cases(cs);
+  add_outer_product_projection_cases(cs);
   add_gated_transpose_cases(cs);
   add_triangle_projection_cases(cs);
   add_pair_bias_cases(cs);

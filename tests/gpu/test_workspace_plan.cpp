@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/masked_projections.cuh"
 #include "kernels/outer_product_mean.cuh"
 #include "kernels/pair_bias.cuh"
 #include "kernels/transition_mlp.cuh"
@@ -66,6 +67,14 @@ TEST(WorkspacePlan, FusedTriangleOutputWidthsMatchTheKernel) {
     for (const int64_t c : {16, 32, 48, 64, 96, 128, 256})
       EXPECT_EQ(model::cuda_fuses_triangle_output(cz, c), kernels::triangle_gated_output_supported(cz, c))
           << "c_z " << cz << ", c " << c;
+}
+
+TEST(WorkspacePlan, FusedOuterProductProjectionWidthsMatchTheKernel) {
+  for (const int64_t c : {16, 32, 64, 128, 256, 384})
+    for (const int64_t a : {16, 32, 64})
+      for (const int64_t b : {16, 32, 64})
+        EXPECT_EQ(model::cuda_fuses_outer_product_projections(c, a, b), kernels::masked_projections_supported(c, a, b))
+            << "c " << c << ", a " << a << ", b " << b;
 }
 
 TEST(WorkspacePlan, FusedTransitionWidthsAndScratchMatchTheKernel) {

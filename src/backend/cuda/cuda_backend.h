@@ -99,6 +99,9 @@ class CudaBackend final : public Backend {
   void triangle_projection(const TriangleProjectionArgs& args) override;
   bool fuses_triangle_projection(const TriangleProjectionArgs& args) const override;
   void triangle_gated_output(const TriangleGatedOutputArgs& args) override;
+  // The outer product mean's masked input projections (cuda_outer_product_projections.cpp).
+  void outer_product_projections(const OuterProductProjectionArgs& args) override;
+  bool fuses_outer_product_projections(const OuterProductProjectionArgs& args) const override;
   // MSA / pair transition (cuda_transition.cpp).
   void transition(const TransitionArgs& args) override;
   bool fuses_transition(const TransitionArgs& args) const override;

@@ -16,9 +16,6 @@ kernels::PairGrid grid_of(const Tensor& t) {
 }
 
 bool bf16_on_gpu(const Tensor& t) { return t.dtype() == DType::BF16 && t.device() == core::Device::CUDA; }
-bool dense_f32_vector(const Tensor& t, int64_t n) {
-  return t.dtype() == DType::F32 && t.numel() == n && t.is_contiguous();
-}
 
 // The kernel's description of the arguments, or false where the fused kernel does not take them. Taken: bf16 rows,
 // out and normed on the GPU with dense channels, fp32 LayerNorm parameters (or none), the kernel's widths, rows (and
@@ -33,7 +30,7 @@ bool fused_params(const PairBiasArgs& a, kernels::PairBiasParams* p) {
   if (a.w.size(0) != cz || a.out.shape() != Shape({H, rows, L}) || ln != a.ln_offset.defined() ||
       !kernels::pair_bias_supported(cz, H))
     return false;
-  if (ln && !(dense_f32_vector(a.ln_scale, cz) && dense_f32_vector(a.ln_offset, cz))) return false;
+  if (ln && !(is_dense_f32_vector(a.ln_scale, cz) && is_dense_f32_vector(a.ln_offset, cz))) return false;
   if (!bf16_on_gpu(a.rows) || a.rows.stride(2) != 1 || !bf16_on_gpu(a.out)) return false;
   if (a.normed.defined() &&
       (!bf16_on_gpu(a.normed) || a.normed.shape() != a.rows.shape() || a.normed.stride(2) != 1))

@@ -78,6 +78,11 @@ inline kernels::ElemType elem_type(core::DType t) {
   AXF_FAIL("unknown dtype");
 }
 
+// Whether t is a contiguous fp32 vector of n elements (the form the fused kernels take their parameters in).
+inline bool is_dense_f32_vector(const core::Tensor& t, int64_t n) {
+  return t.defined() && t.dtype() == core::DType::F32 && t.numel() == n && t.is_contiguous();
+}
+
 // A contiguous fp32 vector of n elements on the GPU (LayerNorm scales, biases).
 inline const float* dense_vector(const core::Tensor& t, int64_t n, const char* what) {
   check_device_f32(t, what);

@@ -13,9 +13,6 @@ namespace axf::backend::cuda {
 
 namespace {
 
-bool dense_f32_vector(const Tensor& t, int64_t n) {
-  return t.defined() && t.dtype() == DType::F32 && t.numel() == n && t.is_contiguous();
-}
 
 // The kernel's description of the arguments, or false where the fused kernel does not take them. Taken: bf16 rows
 // on the GPU forming a matrix (dense channels, one row stride) in whole 16-byte pieces, the kernel's widths,
@@ -29,8 +26,8 @@ bool fused_params(const TransitionArgs& a, kernels::TransitionParams* p) {
   if (!kernels::transition_supported(c, hidden) || a.w1.size(0) != c || a.w2.shape() != Shape({hidden, c}) ||
       !a.w1.is_contiguous() || !a.w2.is_contiguous())
     return false;
-  if (!dense_f32_vector(a.ln_scale, c) || !dense_f32_vector(a.ln_offset, c) || !dense_f32_vector(a.b1, hidden) ||
-      !dense_f32_vector(a.b2, c))
+  if (!is_dense_f32_vector(a.ln_scale, c) || !is_dense_f32_vector(a.ln_offset, c) ||
+      !is_dense_f32_vector(a.b1, hidden) || !is_dense_f32_vector(a.b2, c))
     return false;
   int64_t rows = 0, ld = 0;
   if (a.act.dtype() != DType::BF16 || a.act.device() != core::Device::CUDA || !a.act.as_rows(&rows, &ld) ||

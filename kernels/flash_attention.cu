@@ -88,12 +88,7 @@ __global__ void __launch_bounds__(kThreads, F32Tile<DH>::kMinBlocks)
   const int tid = threadIdx.x, rg = tid >> 3, kg = tid & 7;
   const BlockCoords bc = block_coords(p, n_qtiles, kBM);
   const int D = static_cast<int>(p.D), Dv = static_cast<int>(p.Dv), K = static_cast<int>(p.K);
-  const float* const q = static_cast<const float*>(p.q) + bc.b * p.q_s0 + bc.q0 * p.q_s1 + bc.h * p.q_s2;
-  const float* const k = static_cast<const float*>(p.k) + bc.b * p.k_s0 + bc.hk * p.k_s2;
-  const float* const v = static_cast<const float*>(p.v) + bc.b * p.v_s0 + bc.hk * p.v_s2;
-  const float* const mask = p.mask ? p.mask + bc.b * p.mask_s0 : nullptr;
-  const float* const bias =
-      p.bias ? static_cast<const float*>(p.bias) + bc.h * p.bias_s0 + bc.q0 * p.bias_s1 : nullptr;
+  const auto [q, k, v, mask, bias] = block_inputs<float>(p, bc);
   const int n_tiles = (K + kBN - 1) / kBN;
 
   auto load_tile = [&](int tile) {
@@ -264,9 +259,7 @@ __global__ void __launch_bounds__(kThreads, F32Tile<DH>::kMinBlocks)
   }
 
   // out = o / rowsum (* sigmoid(gate))
-  const float* const gate =
-      p.gate ? static_cast<const float*>(p.gate) + bc.b * p.gate_s0 + bc.q0 * p.gate_s1 + bc.h * p.gate_s2 : nullptr;
-  float* const out = static_cast<float*>(p.out) + bc.b * p.out_s0 + bc.q0 * p.out_s1 + bc.h * p.out_s2;
+  const auto [gate, out] = block_outputs<float>(p, bc);
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
     float lt = l[i];
@@ -351,11 +344,7 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
   const BlockCoords bc = block_coords(p, n_qtiles, T::kRows);
   const int D = static_cast<int>(p.D), Dv = static_cast<int>(p.Dv), K = static_cast<int>(p.K);
-  const uint16_t* const q = static_cast<const uint16_t*>(p.q) + bc.b * p.q_s0 + bc.q0 * p.q_s1 + bc.h * p.q_s2;
-  const uint16_t* const k = static_cast<const uint16_t*>(p.k) + bc.b * p.k_s0 + bc.hk * p.k_s2;
-  const uint16_t* const v = static_cast<const uint16_t*>(p.v) + bc.b * p.v_s0 + bc.hk * p.v_s2;
-  const float* const mask = p.mask ? p.mask + bc.b * p.mask_s0 : nullptr;
-  const BiasT* const bias = p.bias ? static_cast<const BiasT*>(p.bias) + bc.h * p.bias_s0 + bc.q0 * p.bias_s1 : nullptr;
+  const auto [q, k, v, mask, bias] = block_inputs<uint16_t, BiasT>(p, bc);
   const int n_tiles = (K + kBN - 1) / kBN;
   // This thread's rows in slab mt: row(mt) and row(mt) + 8.
   auto row = [&](int mt) { return mt * kBM + warp * 16 + g; };
@@ -631,10 +620,7 @@ __global__ void __launch_bounds__(kThreads, Bf16Tile<DK, BiasT, MT>::kMinBlocks)
     __syncthreads();  // this stage is free for the tile after next
   }
 
-  const uint16_t* const gate =
-      p.gate ? static_cast<const uint16_t*>(p.gate) + bc.b * p.gate_s0 + bc.q0 * p.gate_s1 + bc.h * p.gate_s2
-             : nullptr;
-  uint16_t* const out = static_cast<uint16_t*>(p.out) + bc.b * p.out_s0 + bc.q0 * p.out_s1 + bc.h * p.out_s2;
+  const auto [gate, out] = block_outputs<uint16_t>(p, bc);
   if (vec.out) {
     // O / l into shared memory (fp32, rows padded by 16 bytes; the stages are free after the loop's last barrier),
     // then per 8 columns one 16-byte gate read and one 16-byte output write.

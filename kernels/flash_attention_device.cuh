@@ -103,6 +103,38 @@ __device__ __forceinline__ BlockCoords block_coords(const FlashAttentionParams& 
   return c;
 }
 
+// The block's part of each input tensor (E: the element type of q, k and v; B: the bias's): q at its first query row
+// and head, k and v at its batch and key/value head, the key mask at its batch, the bias at its head and first
+// query row; null for an absent mask or bias.
+template <class E, class B>
+struct BlockInputs {
+  const E* q;
+  const E* k;
+  const E* v;
+  const float* mask;
+  const B* bias;
+};
+template <class E, class B = E>
+__device__ __forceinline__ BlockInputs<E, B> block_inputs(const FlashAttentionParams& p, const BlockCoords& bc) {
+  return {static_cast<const E*>(p.q) + bc.b * p.q_s0 + bc.q0 * p.q_s1 + bc.h * p.q_s2,
+          static_cast<const E*>(p.k) + bc.b * p.k_s0 + bc.hk * p.k_s2,
+          static_cast<const E*>(p.v) + bc.b * p.v_s0 + bc.hk * p.v_s2,
+          p.mask ? p.mask + bc.b * p.mask_s0 : nullptr,
+          p.bias ? static_cast<const B*>(p.bias) + bc.h * p.bias_s0 + bc.q0 * p.bias_s1 : nullptr};
+}
+
+// ... and of the outputs: the gate (null when absent) and out, at the block's batch, first query row and head.
+template <class E>
+struct BlockOutputs {
+  const E* gate;
+  E* out;
+};
+template <class E>
+__device__ __forceinline__ BlockOutputs<E> block_outputs(const FlashAttentionParams& p, const BlockCoords& bc) {
+  return {p.gate ? static_cast<const E*>(p.gate) + bc.b * p.gate_s0 + bc.q0 * p.gate_s1 + bc.h * p.gate_s2 : nullptr,
+          static_cast<E*>(p.out) + bc.b * p.out_s0 + bc.q0 * p.out_s1 + bc.h * p.out_s2};
+}
+
 // The block's output rows from O / l staged in shared memory (Os: fp32 [rows][out_stride], 16-byte aligned rows):
 // per 8 columns one 16-byte gate read and one 16-byte output write, out = (O / l) * sigmoid(gate). Rows at or past
 // `rows` and columns at or past Dv are not written.

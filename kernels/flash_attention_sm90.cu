@@ -57,12 +57,7 @@ __global__ void __launch_bounds__(kThreads, 2)
   const int r0 = warp * 16 + g;  // this thread's rows: r0 and r0 + 8
   const BlockCoords bc = block_coords(p, n_qtiles, kRows);
   const int D = static_cast<int>(p.D), Dv = static_cast<int>(p.Dv), K = static_cast<int>(p.K);
-  const uint16_t* const q = static_cast<const uint16_t*>(p.q) + bc.b * p.q_s0 + bc.q0 * p.q_s1 + bc.h * p.q_s2;
-  const uint16_t* const k = static_cast<const uint16_t*>(p.k) + bc.b * p.k_s0 + bc.hk * p.k_s2;
-  const uint16_t* const v = static_cast<const uint16_t*>(p.v) + bc.b * p.v_s0 + bc.hk * p.v_s2;
-  const float* const mask = p.mask ? p.mask + bc.b * p.mask_s0 : nullptr;
-  const uint16_t* const bias =
-      kHasBias ? static_cast<const uint16_t*>(p.bias) + bc.h * p.bias_s0 + bc.q0 * p.bias_s1 : nullptr;
+  const auto [q, k, v, mask, bias] = block_inputs<uint16_t>(p, bc);
   const int n_tiles = (K + kBN - 1) / kBN;
   constexpr uint32_t stage_bytes = kHasBias ? kStageBytes : kBiasOffset;
   auto stage = [&](int tile) { return smem + (tile % kTileStages) * stage_bytes; };
@@ -231,10 +226,7 @@ __global__ void __launch_bounds__(kThreads, 2)
           make_float2(o[nv][2 * hr] * inv, o[nv][2 * hr + 1] * inv);
   }
   __syncthreads();
-  const uint16_t* const gate =
-      p.gate ? static_cast<const uint16_t*>(p.gate) + bc.b * p.gate_s0 + bc.q0 * p.gate_s1 + bc.h * p.gate_s2
-             : nullptr;
-  uint16_t* const out = static_cast<uint16_t*>(p.out) + bc.b * p.out_s0 + bc.q0 * p.out_s1 + bc.h * p.out_s2;
+  const auto [gate, out] = block_outputs<uint16_t>(p, bc);
   write_gated_rows<kDK>(Os, kOutStride, kRows, bc.rows, Dv, gate, p.gate_s1, out, p.out_s1);
 #else
   __trap();  // never launched: the host takes this kernel only on sm_90 cards with an sm_90a build

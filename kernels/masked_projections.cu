@@ -14,7 +14,8 @@ namespace {
 constexpr int kWarps = 8;
 constexpr int kThreads = 32 * kWarps;
 constexpr int kWarpRows = 16;  // rows per warp tile (the m of one mma)
-constexpr int kOut = 64;       // outputs per row: left's 32, then right's 32
+constexpr int kSide = 32;      // outputs per row of each side (masked_projections_supported)
+constexpr int kOut = 2 * kSide;  // outputs per row: left's, then right's
 
 template <int C>
 struct ProjectionRowsTile {
@@ -44,14 +45,15 @@ __global__ void __launch_bounds__(kThreads, ProjectionRowsTile<C>::kMinBlocks)
   const uint16_t* const wr = static_cast<const uint16_t*>(p.w_right);
   for (int e = tid; e < C * kOut / 8; e += kThreads) {
     const int r = e / (kOut / 8), c8 = (e % (kOut / 8)) * 8;
-    cp_async_16(W + r * T::kStrideW + c8, c8 < 32 ? wl + r * 32 + c8 : wr + r * 32 + c8 - 32, true);
+    cp_async_16(W + r * T::kStrideW + c8, c8 < kSide ? wl + r * kSide + c8 : wr + r * kSide + c8 - kSide,
+                true);
   }
   cp_async_commit();
   for (int e = tid; e < C; e += kThreads) {
     scale[e] = p.ln_scale[e];
     offset[e] = p.ln_offset[e];
   }
-  for (int e = tid; e < kOut; e += kThreads) bias[e] = e < 32 ? p.b_left[e] : p.b_right[e - 32];
+  for (int e = tid; e < kOut; e += kThreads) bias[e] = e < kSide ? p.b_left[e] : p.b_right[e - kSide];
   weights_arrived<false>();  // weights and parameters are in; from here on the warps run on their own
 
   const uint16_t* const msa = static_cast<const uint16_t*>(p.msa);
@@ -95,7 +97,7 @@ __global__ void __launch_bounds__(kThreads, ProjectionRowsTile<C>::kMinBlocks)
       const int r = e / (kOut / 8), c8 = (e % (kOut / 8)) * 8;
       const int64_t row = row0 + r;
       if (row >= p.rows) continue;
-      uint16_t* const dst = c8 < 32 ? left + row * p.left_ld + c8 : right + row * p.right_ld + c8 - 32;
+      uint16_t* const dst = c8 < kSide ? left + row * p.left_ld + c8 : right + row * p.right_ld + c8 - kSide;
       *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(Xs + r * T::kStrideC + c8);
     }
   });

@@ -403,39 +403,28 @@ void CountingBackend::triangle_gated_output(const backend::TriangleGatedOutputAr
 }
 
 void CountingBackend::triangle_projection(const backend::TriangleProjectionArgs& args) {
-  if (!inner_.fuses_triangle_projection(args)) {
-    Backend::triangle_projection(args);  // the unfused sequence through this wrapper: its temporaries are tracked
-    return;
-  }
-  tallies_.add("triangle_projection", triangle_projection_cost(args));
-  inner_.triangle_projection(args);
+  count_fused_or_default(
+      inner_.fuses_triangle_projection(args), "triangle_projection", [&] { return triangle_projection_cost(args); },
+      [&] { Backend::triangle_projection(args); }, [&] { inner_.triangle_projection(args); });
 }
 
 void CountingBackend::outer_product_projections(const backend::OuterProductProjectionArgs& args) {
-  if (!inner_.fuses_outer_product_projections(args)) {
-    Backend::outer_product_projections(args);  // the unfused sequence through this wrapper: its temporaries are tracked
-    return;
-  }
-  tallies_.add("outer_product_projections", outer_product_projections_cost(args));
-  inner_.outer_product_projections(args);
+  count_fused_or_default(
+      inner_.fuses_outer_product_projections(args), "outer_product_projections",
+      [&] { return outer_product_projections_cost(args); },
+      [&] { Backend::outer_product_projections(args); }, [&] { inner_.outer_product_projections(args); });
 }
 
 void CountingBackend::transition(const backend::TransitionArgs& args) {
-  if (!inner_.fuses_transition(args)) {
-    Backend::transition(args);  // the unfused sequence through this wrapper: its temporaries are tracked
-    return;
-  }
-  tallies_.add("transition", transition_cost(args));
-  inner_.transition(args);
+  count_fused_or_default(
+      inner_.fuses_transition(args), "transition", [&] { return transition_cost(args); },
+      [&] { Backend::transition(args); }, [&] { inner_.transition(args); });
 }
 
 void CountingBackend::pair_bias(const backend::PairBiasArgs& args) {
-  if (!inner_.fuses_pair_bias(args)) {
-    Backend::pair_bias(args);  // the unfused sequence through this wrapper: its temporaries are tracked
-    return;
-  }
-  tallies_.add("pair_bias", pair_bias_cost(args));
-  inner_.pair_bias(args);
+  count_fused_or_default(
+      inner_.fuses_pair_bias(args), "pair_bias", [&] { return pair_bias_cost(args); },
+      [&] { Backend::pair_bias(args); }, [&] { inner_.pair_bias(args); });
 }
 
 void CountingBackend::gated_transpose(const backend::GatedTransposeArgs& args) {

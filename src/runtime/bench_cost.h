@@ -174,6 +174,18 @@ class CountingBackend final : public backend::Backend {
 
  private:
   Tensor tracked(const Tensor& t);
+  // A fused operation (fuses: whether the inner backend runs these arguments in one kernel): then counted as one op
+  // and run by the inner backend; else run as Backend's default here, whose unfused sequence goes through this
+  // wrapper, so that its ops are counted and its temporaries tracked.
+  template <class Cost, class Unfused, class Fused>
+  void count_fused_or_default(bool fuses, const char* name, Cost&& cost, Unfused&& unfused, Fused&& fused) {
+    if (!fuses) {
+      unfused();
+      return;
+    }
+    tallies_.add(name, cost());
+    fused();
+  }
   backend::Backend& inner_;
   OpTallies tallies_;
   OpTallies before_recording_;
